@@ -1,0 +1,80 @@
+# Frontline — one Makefile for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+comma := ,
+.DEFAULT_GOAL := help
+
+# First interpreter of the right version that actually runs (pyenv shims may not).
+find_python = $(shell for p in $(1); do $$p -c 'import sys; sys.exit(sys.version_info[:2] != ($(2)))' 2>/dev/null && { command -v $$p; break; }; done)
+ifeq ($(origin PYTHON311),undefined)
+PYTHON311 := $(call find_python,python3.11 python3 $$(pyenv root 2>/dev/null)/versions/3.11*/bin/python,3$(comma) 11)
+endif
+ifeq ($(origin PYTHON310),undefined)
+PYTHON310 := $(call find_python,python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python,3$(comma) 10)
+endif
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help setup run index serve test lint bench lock clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create both virtualenvs (idempotent)
+
+$(VENV)/.installed: requirements/app.lock pyproject.toml
+	@if [ -z "$(PYTHON311)" ]; then \
+	  echo "Frontline needs Python 3.11, which was not found."; \
+	  echo "Install it (e.g. 'pyenv install 3.11' or 'apt-get install python3.11') or point to it:"; \
+	  echo "  make setup PYTHON311=/path/to/python3.11"; exit 1; fi
+	test -x $(PY) || $(PYTHON311) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements/app.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "Rasa 3.6 needs Python 3.10, which was not found."; \
+	  echo "Install it (e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10') or point to it:"; \
+	  echo "  make setup PYTHON310=/path/to/python3.10"; exit 1; fi
+	test -x $(RASA_VENV)/bin/python || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.lock
+	touch $@
+
+index: setup ## Index knowledge_base/ (incremental)
+	$(VENV)/bin/frontline index
+
+run: setup index ## Set up, index, and start Frontline; prints the URL
+	$(VENV)/bin/frontline serve --host $(HOST) --port $(PORT)
+
+test: setup ## Set up, then run the whole test suite
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check frontline indexer bot integrations tests bench
+	$(VENV)/bin/mypy
+
+bench: setup ## Indexing benchmarks (prints figures; not a test)
+	$(PY) bench/index.py
+
+lock: ## Re-resolve requirements/*.in into the lock files (needs the registry)
+	rm -rf /tmp/frontline-lock && $(PYTHON311) -m venv /tmp/frontline-lock
+	/tmp/frontline-lock/bin/pip install -q torch==2.13.0 -r requirements/app.in
+	/tmp/frontline-lock/bin/pip freeze --exclude-editable > requirements/app.lock
+	rm -rf /tmp/frontline-lock-rasa && $(PYTHON310) -m venv /tmp/frontline-lock-rasa
+	/tmp/frontline-lock-rasa/bin/pip install -q -r requirements/rasa.in
+	/tmp/frontline-lock-rasa/bin/pip freeze > requirements/rasa.lock
+
+clean: ## Remove built indexes and caches (keeps the virtualenvs)
+	rm -rf var models .pytest_cache .ruff_cache .mypy_cache

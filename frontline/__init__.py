@@ -1,0 +1,3 @@
+"""Frontline: conversational self-service and agent-assist for customer-support teams."""
+
+__version__ = "0.1.0"

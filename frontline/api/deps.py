@@ -1,0 +1,58 @@
+"""Typed dependencies for the routes; everything reaches a route through one of these."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from frontline.errors import AdminDisabled, Unauthorized
+from frontline.knowledge import KnowledgeBase
+from frontline.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_knowledge(request: Request) -> KnowledgeBase:
+    return request.app.state.knowledge  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def is_admin(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """True for a valid admin Bearer token; raises when one is given but wrong or disabled."""
+    if credentials is None:
+        return False
+    expected = settings.admin_token.get_secret_value()
+    if not expected:
+        raise AdminDisabled("admin endpoints are disabled: set FRONTLINE_ADMIN_TOKEN")
+    if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise Unauthorized("invalid admin token")
+    return True
+
+
+def require_admin(settings: SettingsDep, credentials: Credentials) -> None:
+    if not settings.admin_token.get_secret_value():
+        raise AdminDisabled("admin endpoints are disabled: set FRONTLINE_ADMIN_TOKEN")
+    if not is_admin(settings, credentials):
+        raise Unauthorized("this endpoint needs the admin token: 'Authorization: Bearer <token>'")
+
+
+def audience_allowed(audience: str, settings: Settings,
+                     credentials: HTTPAuthorizationCredentials | None) -> str:
+    """Internal content is for holders of the admin token only."""
+    if audience == "internal" and not is_admin(settings, credentials):
+        raise Unauthorized("audience=internal needs the admin token: 'Authorization: Bearer <token>'")
+    return audience
+
+
+AdminDep = Annotated[None, Depends(require_admin)]

@@ -1,0 +1,66 @@
+"""The FastAPI application: ``create_app(settings)`` assembles, nothing more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from frontline import __version__
+from frontline.api.routes import health, kb, search
+from frontline.errors import FrontlineError
+from frontline.knowledge import KnowledgeBase
+from frontline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, detail: str) -> dict[str, str]:
+    return {"error": code, "detail": detail}
+
+
+async def handle_error(request: Request, exc: Exception) -> JSONResponse:
+    """The one place errors become HTTP: ``{"error": code, "detail": text}``."""
+    if isinstance(exc, FrontlineError):
+        return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status)
+    if isinstance(exc, RequestValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        return JSONResponse(error_body("invalid_request", problems), status_code=422)
+    if isinstance(exc, StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+
+
+def create_app(settings: Settings, *, knowledge: KnowledgeBase | None = None) -> FastAPI:
+    knowledge = knowledge or KnowledgeBase(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(knowledge.warm)
+        yield
+
+    app = FastAPI(
+        title="Frontline",
+        version=__version__,
+        description="Self-service and agent-assist bot for customer-support teams.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.knowledge = knowledge
+    for router in (health.router, search.router, kb.router):
+        app.include_router(router)
+    for exc_type in (FrontlineError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(exc_type, handle_error)
+    return app

