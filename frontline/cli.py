@@ -18,7 +18,7 @@ from frontline.settings import Settings, get_settings
 
 app = typer.Typer(help="Frontline: self-service and agent-assist bot for support teams.",
                   no_args_is_help=True, add_completion=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 logger = logging.getLogger("frontline")
 
 
@@ -45,7 +45,9 @@ def _settings(kb: Path | None = None, data_dir: Path | None = None) -> Settings:
 
 @app.command()
 def index(
-    kb: Annotated[Path | None, typer.Option(help="Knowledge-base folder [FRONTLINE_KB_DIR].")] = None,
+    kb: Annotated[
+        Path | None, typer.Option(help="Knowledge-base folder [FRONTLINE_KB_DIR].")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Data folder [FRONTLINE_DATA_DIR].")] = None,
     full: Annotated[bool, typer.Option("--full", help="Re-embed every article.")] = False,
     skip_invalid: Annotated[

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2."
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024)
-    chunk_max_chars: int = Field(1200, ge=200, le=8000)
+    chunk_max_chars: int = Field(800, ge=200, le=8000)
     index_keep_versions: int = Field(3, ge=1, le=50)
 
     # Answer decision (see ARCHITECTURE.md, "Answer decision"); calibrated by `frontline eval`.

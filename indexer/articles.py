@@ -67,7 +67,7 @@ def content_hash(raw: bytes) -> str:
 
 
 def article_files(kb_dir: Path) -> list[Path]:
-    """Every article file below ``kb_dir``, sorted; raises ``FileNotFoundError`` if it is missing."""
+    """Every article file below ``kb_dir``, sorted; ``FileNotFoundError`` if it is missing."""
     if not kb_dir.is_dir():
         raise FileNotFoundError(f"knowledge-base folder not found: {kb_dir}")
     files = []
@@ -112,10 +112,11 @@ def parse_article(path: Path, raw: bytes | None = None) -> Article:
     front_lines = lines[1:end]
     first = 2  # file line of front_lines[0]
     try:
-        meta = yaml.load("\n".join(front_lines), Loader=_Loader)  # noqa: S506 - safe loader
+        meta = yaml.load("\n".join(front_lines), Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = first + mark.line if mark is not None else first
+        # The parser may notice a problem only at the end of the block: clamp to its last line.
+        line = first + min(mark.line, max(len(front_lines) - 1, 0)) if mark is not None else first
         problem = getattr(exc, "problem", None) or str(exc)
         raise ArticleError(path, line, f"invalid YAML in front matter: {problem}") from exc
     if meta is None:

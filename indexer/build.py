@@ -46,6 +46,16 @@ class IndexSummary:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _Written:
+    chunks: int
+    reembedded: int
+    removed: int
+    embedded: int
+    embed_seconds: float
+    dim: int
+
+
 def _signature(articles: list[Article], kb_dir: Path) -> str:
     digest = hashlib.sha256()
     for a in sorted(articles, key=lambda a: a.id):
@@ -67,7 +77,7 @@ def build_index(
     *,
     full: bool = False,
     skip_invalid: bool = False,
-    chunk_max_chars: int = 1200,
+    chunk_max_chars: int = 800,
     keep_versions: int = 3,
     lock_timeout: float = 0.0,
     progress: ProgressFn | None = None,
@@ -112,11 +122,11 @@ def build_index(
                 skipped=skipped,
             )
 
-        name = store.new_version_name()
+        name = store.new_version_name(index_dir)
         tmp = store.versions_dir(index_dir) / f"{store.TMP_PREFIX}{name}"
         tmp.mkdir(parents=True)
         try:
-            summary = _write_version(
+            written = _write_version(
                 tmp,
                 articles,
                 kb_dir,
@@ -128,10 +138,10 @@ def build_index(
             store.Manifest(
                 version=name,
                 model=embedder.name,
-                dim=summary["dim"],
+                dim=written.dim,
                 chunk_max_chars=chunk_max_chars,
                 articles=len(articles),
-                chunks=summary["chunks"],
+                chunks=written.chunks,
                 created_at=time.time(),
                 signature=signature,
             ).write(tmp)
@@ -142,15 +152,15 @@ def build_index(
         store.prune(index_dir, keep_versions)
 
     seconds = time.perf_counter() - started
-    embed_seconds = summary["embed_seconds"]
+    embed_seconds = written.embed_seconds
     result = IndexSummary(
         articles=len(articles),
-        chunks=summary["chunks"],
-        reembedded=summary["reembedded"],
-        removed=summary["removed"],
+        chunks=written.chunks,
+        reembedded=written.reembedded,
+        removed=written.removed,
         seconds=round(seconds, 3),
-        chunks_per_s=round(summary["embedded"] / embed_seconds, 1) if embed_seconds else 0.0,
-        embedded_chunks=summary["embedded"],
+        chunks_per_s=round(written.embedded / embed_seconds, 1) if embed_seconds else 0.0,
+        embedded_chunks=written.embedded,
         version=name,
         skipped=skipped,
     )
@@ -174,7 +184,7 @@ def _write_version(
     prev_dir: Path | None,
     chunk_max_chars: int,
     progress: ProgressFn | None,
-) -> dict[str, int | float]:
+) -> _Written:
     import faiss
 
     db_path = folder / "meta.sqlite"
@@ -207,13 +217,14 @@ def _write_version(
         if stale:
             stale_rows = _chunk_rows(conn, stale)
             if dense is not None and stale_rows:
-                dense.remove_ids(np.asarray(stale_rows, dtype=np.int64))
+                dense.remove_ids(np.asarray(stale_rows, dtype=np.int64))  # type: ignore[arg-type]
             conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(r,) for r in stale_rows])
             conn.executemany("DELETE FROM chunks WHERE article_id = ?", [(a,) for a in stale])
             conn.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
         for article in moved:
             conn.execute(
-                "UPDATE articles SET path = ? WHERE id = ?", (_rel(article.path, kb_dir), article.id)
+                "UPDATE articles SET path = ? WHERE id = ?",
+                (_rel(article.path, kb_dir), article.id),
             )
 
         pieces: list[tuple[Article, Chunk]] = [
@@ -273,14 +284,14 @@ def _write_version(
     if dense.ntotal != total_chunks:  # pragma: no cover - a bug, never a user error
         raise RuntimeError(f"index mismatch: {dense.ntotal} vectors for {total_chunks} chunks")
     faiss.write_index(dense, str(folder / "dense.faiss"))
-    return {
-        "chunks": int(total_chunks),
-        "reembedded": len(todo),
-        "removed": removed,
-        "embedded": len(texts),
-        "embed_seconds": embed_seconds,
-        "dim": int(dense.d),
-    }
+    return _Written(
+        chunks=int(total_chunks),
+        reembedded=len(todo),
+        removed=removed,
+        embedded=len(texts),
+        embed_seconds=embed_seconds,
+        dim=int(dense.d),
+    )
 
 
 def _chunk_rows(conn, article_ids: list[str]) -> list[int]:  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ class Chunk:
         return f"{context}\n{self.text}"
 
 
-def chunk(article: Article, max_chars: int = 1200) -> list[Chunk]:
+def chunk(article: Article, max_chars: int = 800) -> list[Chunk]:
     """Entries for one article, in order: title, questions, then body sections."""
     entries = [Chunk(article.id, "title", "", article.title, 0)]
     entries += [Chunk(article.id, "question", "", q, 0) for q in article.questions]
@@ -81,9 +81,11 @@ def _split(text: str, max_chars: int) -> list[str]:
     words, packing small units together; a single word longer than the bound is cut hard."""
     if len(text) <= max_chars:
         return [text]
-    for pattern, separator in ((r"\n\s*\n", "\n\n"), (SENTENCE_END.pattern, " "), (r"\s+", " ")):
+    separator = " "
+    for pattern, sep in ((r"\n\s*\n", "\n\n"), (SENTENCE_END.pattern, " "), (r"\s+", " ")):
         units = [u.strip() for u in re.split(pattern, text) if u.strip()]
         if len(units) > 1:
+            separator = sep
             break
     else:
         return [text[i : i + max_chars] for i in range(0, len(text), max_chars)]

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class SentenceTransformerEmbedder:
         self.model_name = model
         self.batch_size = batch_size
         self.device = device
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
         self._name: str | None = None
 

@@ -108,7 +108,9 @@ class IndexVersion:
             [rowid for rowid, e in self.entries.items() if e.audience == "public"], dtype=np.int64
         )
         self.public_count = len(public_ids)
-        self._public_params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(public_ids))
+        self._public_params = faiss.SearchParameters(  # type: ignore[call-arg]
+            sel=faiss.IDSelectorBatch(public_ids)
+        )
         self._local = threading.local()
 
     def _conn(self) -> sqlite3.Connection:
@@ -238,7 +240,10 @@ class Retriever:
         """``search`` for many queries, embedding them in batches (for evaluation)."""
         version = self.current()
         vectors = self.embedder.embed(list(queries))
-        return [self.rank(version, q, v, audience, k) for q, v in zip(queries, vectors, strict=True)]
+        return [
+            self.rank(version, q, v, audience, k)
+            for q, v in zip(queries, vectors, strict=True)
+        ]
 
     def rank(
         self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int

@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -100,9 +101,17 @@ def version_path(index_dir: Path, name: str) -> Path:
     return versions_dir(index_dir) / name
 
 
-def new_version_name() -> str:
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    return f"v{stamp}-{os.urandom(3).hex()}"
+def new_version_name(index_dir: Path) -> str:
+    """``v<sequence>-<UTC time>``: names sort in publication order (call under the writer lock)."""
+    root = versions_dir(index_dir)
+    numbers = [0]
+    if root.is_dir():
+        for path in root.iterdir():
+            match = re.match(r"^(?:\.tmp-)?v(\d+)-", path.name)
+            if match:
+                numbers.append(int(match.group(1)))
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"v{max(numbers) + 1:06d}-{stamp}"
 
 
 def _fsync_dir(path: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from frontline.settings import Settings, default_embedding_model  # noqa: E402
-from indexer import SentenceTransformerEmbedder, build_index  # noqa: E402
+from frontline.settings import Settings, default_embedding_model
+from indexer import SentenceTransformerEmbedder, build_index
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "knowledge_base"

@@ -22,7 +22,7 @@ def write(kb: Path, name: str, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("---\ntitle: A\naudience: public\ntags: [a, b\n---\nBody\n", 5, "invalid YAML"),
+        ("---\ntitle: A\naudience: public\ntags: [a, b\n---\nBody\n", 4, "invalid YAML"),
         ("---\nid: a\naudience: public\n---\nBody\n", 1, "missing title"),
         ("---\ntitle: A\naudience: secret\n---\nBody\n", 3, "unknown audience 'secret'"),
         ("---\ntitle: A\naudience: public\n---\n\n  \n", 5, "empty body"),
@@ -57,7 +57,7 @@ def test_duplicate_id_names_the_second_file_and_the_first(tmp_path: Path) -> Non
 def test_load_stops_at_first_invalid_article(tmp_path: Path) -> None:
     write(tmp_path, "a.md", GOOD_FRONT)
     write(tmp_path, "b.md", "---\naudience: public\n---\nBody\n")
-    with pytest.raises(ArticleError, match="b.md:1: missing title"):
+    with pytest.raises(ArticleError, match=r"b\.md:1: missing title"):
         load_articles(tmp_path)
 
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import ArticleError, IndexLocked, Retriever, build_index
-from indexer import store
+from indexer import ArticleError, IndexLocked, Retriever, build_index, store
 from tests.conftest import CountingEmbedder, write_article
 
 

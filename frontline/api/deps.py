@@ -51,7 +51,9 @@ def audience_allowed(audience: str, settings: Settings,
                      credentials: HTTPAuthorizationCredentials | None) -> str:
     """Internal content is for holders of the admin token only."""
     if audience == "internal" and not is_admin(settings, credentials):
-        raise Unauthorized("audience=internal needs the admin token: 'Authorization: Bearer <token>'")
+        raise Unauthorized(
+            "audience=internal needs the admin token: 'Authorization: Bearer <token>'"
+        )
     return audience
 
 

@@ -54,7 +54,7 @@ def reindex(
     """
     body = body or ReindexRequest()
     summary = knowledge.reindex(full=body.full, skip_invalid=body.skip_invalid)
-    return ReindexResponse(**summary.to_dict())
+    return ReindexResponse.model_validate(summary.to_dict())
 
 
 @router.get("/articles", response_model=ArticleList)

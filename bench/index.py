@@ -1,0 +1,159 @@
+"""Indexing benchmark: embedding throughput against this machine's fp32 bound, and the time from
+editing one article to it being searchable in a large generated knowledge base.
+
+    .venv/bin/python bench/index.py [--articles 10000] [--kb knowledge_base]
+
+Prints figures; asserts nothing. Every figure is measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from frontline.settings import default_embedding_model
+from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles
+from indexer.chunking import chunk
+
+
+def matmul_gflops(seconds: float = 3.0) -> float:
+    """Peak fp32 matmul throughput of torch on this machine (the library the model runs on)."""
+    import torch
+
+    best = 0.0
+    for n in (512, 1024, 2048):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        torch.matmul(a, b)
+        reps, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds / 3:
+            torch.matmul(a, b)
+            reps += 1
+        elapsed = time.perf_counter() - started
+        best = max(best, 2 * n**3 * reps / elapsed / 1e9)
+    return best
+
+
+def flops_per_text(model, n_tokens: int) -> float:  # type: ignore[no-untyped-def]
+    """Forward-pass FLOPs of a BERT-style encoder for one text of ``n_tokens`` tokens."""
+    config = model[0].auto_model.config
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    dense = 2 * (4 * h * h + 2 * h * i)  # Q, K, V, O projections + the two FFN matrices
+    attention = 2 * 2 * n_tokens * h  # scores and weighted sum, per token
+    return layers * n_tokens * (dense + attention)
+
+
+def sample_kb_throughput(kb: Path, embedder: SentenceTransformerEmbedder, gflops: float) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-sample-"))
+    try:
+        articles = load_articles(kb).articles
+        texts = [c.embedding_text(a.title) for a in articles for c in chunk(a)]
+        model = embedder._load()
+        limit = model.max_seq_length
+        tokens = [min(len(model.tokenizer(t)["input_ids"]), limit) for t in texts]
+        flops = sum(flops_per_text(model, n) for n in tokens)
+        summary = build_index(kb, work / "index", embedder, full=True)
+        embed_s = summary.embedded_chunks / summary.chunks_per_s
+        bound_chunks_s = gflops * 1e9 / (flops / len(texts))
+        print(f"sample KB: {summary.articles} articles, {summary.chunks} chunks, "
+              f"{statistics.mean(tokens):.0f} tokens/chunk on average (max {max(tokens)})")
+        print(f"  full build: {summary.seconds:.1f} s in all, {embed_s:.1f} s embedding, "
+              f"{summary.chunks_per_s:.0f} chunks/s")
+        print(f"  fp32 bound at {gflops:.0f} GFLOP/s and {flops / len(texts) / 1e6:.1f} "
+              f"MFLOP/chunk: {bound_chunks_s:.0f} chunks/s")
+        print(f"  achieved / bound: {summary.chunks_per_s / bound_chunks_s:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+WORDS = [
+    "account", "billing", "invoice", "project", "board", "task", "sprint", "label", "export",
+    "import", "calendar", "report", "workspace", "seat", "plan", "upgrade", "notification",
+    "mobile", "offline", "webhook", "token", "password", "login", "integration", "permission",
+    "guest", "archive", "template", "dashboard", "reminder", "comment", "attachment",
+    "timeline", "milestone", "filter", "search", "sync", "backup", "audit", "policy", "region",
+    "vendor", "contract",
+]
+
+
+def generate_kb(folder: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        topic = " ".join(rng.sample(WORDS, 3))
+        body = "\n\n".join(
+            f"## {rng.choice(WORDS).title()} {rng.choice(WORDS)}\n"
+            + " ".join(rng.choice(WORDS) for _ in range(40)) + "."
+            for _ in range(2)
+        )
+        (folder / f"gen-{i:05d}.md").write_text(
+            f"---\nid: gen-{i:05d}\ntitle: About {topic} {i}\naudience: public\n"
+            f"questions:\n  - how does {topic} work\n  - problem with {topic}\n---\n"
+            f"Article {i} explains {topic}.\n\n{body}\n"
+        )
+
+
+def edit_to_searchable(n: int, embedder: SentenceTransformerEmbedder) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-large-"))
+    try:
+        kb, index = work / "kb", work / "index"
+        generate_kb(kb, n)
+        started = time.perf_counter()
+        first = build_index(kb, index, embedder)
+        print(f"generated KB: {n} articles, {first.chunks} chunks; full build "
+              f"{time.perf_counter() - started:.0f} s ({first.chunks_per_s:.0f} chunks/s)")
+        retriever = Retriever(index, embedder)
+        retriever.search("warm up", "public", 1)
+
+        timings = []
+        for attempt in range(3):
+            marker = f"zebracorn{attempt} quarterly escalation drill"
+            target = kb / f"gen-{(attempt * 997) % n:05d}.md"
+            text = target.read_text()
+            target.write_text(text.rstrip() + f"\n\n## Drill\nThe {marker} procedure.\n")
+            edited = time.perf_counter()
+            summary = build_index(kb, index, embedder)
+            indexed = time.perf_counter()
+            while True:
+                hits = retriever.search(marker, "public", 1)
+                if hits and hits[0].article_id == target.stem:
+                    break
+            found = time.perf_counter()
+            timings.append((indexed - edited, found - edited, summary.reembedded))
+        for index_s, total_s, reembedded in timings:
+            print(f"  edit one article → searchable: {total_s:.2f} s "
+                  f"(reindex {index_s:.2f} s, re-embedded {reembedded})")
+        median = statistics.median(t[1] for t in timings)
+        print(f"  median edit→searchable: {median:.2f} s; full build / incremental: "
+              f"{first.seconds / median:.0f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kb", type=Path, default=Path("knowledge_base"))
+    parser.add_argument("--articles", type=int, default=10_000)
+    args = parser.parse_args()
+    embedder = SentenceTransformerEmbedder(default_embedding_model())
+    embedder.embed(["warm up"])
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    gflops = matmul_gflops()
+    print(f"fp32 matmul: {gflops:.0f} GFLOP/s")
+    sample_kb_throughput(args.kb, embedder, gflops)
+    edit_to_searchable(args.articles, embedder)
+
+
+if __name__ == "__main__":
+    main()
