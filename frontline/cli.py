@@ -61,7 +61,7 @@ def index(
     from frontline.knowledge import KnowledgeBase
 
     _setup_logging()
-    settings = _settings(kb, data_dir)
+    settings = _settings(kb, data_dir).model_copy(update={"embedding_threads": 0})
     knowledge = KnowledgeBase(settings)
     show_progress = not as_json and sys.stderr.isatty()
     try:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2."
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024)
+    embedding_threads: int = Field(
+        1, ge=0, le=256, description="torch threads in the service (0 = all cores); the "
+        "`frontline index` command always uses all cores."
+    )
     chunk_max_chars: int = Field(800, ge=200, le=8000)
     index_keep_versions: int = Field(3, ge=1, le=50)
 
