@@ -9,14 +9,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from rasa_sdk.executor import ActionExecutor
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.actions import ACTIONS
+from bot.actions import services as actions
+from bot.actions.services import Services
 from frontline import __version__
-from frontline.api.routes import health, kb, search
+from frontline.api.routes import actions as actions_route
+from frontline.api.routes import health, kb, search, tickets
+from frontline.db import Database
 from frontline.errors import FrontlineError
 from frontline.knowledge import KnowledgeBase
 from frontline.settings import Settings
+from integrations.webchat import routes as webchat
+from integrations.webchat.proxy import ChatProxy, RasaClient
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +51,29 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
 
 
-def create_app(settings: Settings, *, knowledge: KnowledgeBase | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    knowledge: KnowledgeBase | None = None,
+    database: Database | None = None,
+) -> FastAPI:
+    """Assemble the service: knowledge base, database, actions, chat proxy, routers."""
     knowledge = knowledge or KnowledgeBase(settings)
+    database = database or Database(settings.database_url)
+    services = Services.build(settings, knowledge=knowledge, db=database)
+    executor = ActionExecutor()
+    for action in ACTIONS:
+        executor.register_action(action(services))
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(database.migrate)
+        actions.configure(services)  # for actions constructed without arguments
         await run_in_threadpool(knowledge.warm)
         yield
+        await rasa.close()
+        actions.configure(None)
 
     app = FastAPI(
         title="Frontline",
@@ -59,7 +83,12 @@ def create_app(settings: Settings, *, knowledge: KnowledgeBase | None = None) ->
     )
     app.state.settings = settings
     app.state.knowledge = knowledge
-    for router in (health.router, search.router, kb.router):
+    app.state.services = services
+    app.state.action_executor = executor
+    app.state.chat_proxy = ChatProxy(rasa, services.conversations, services.tickets,
+                                     services.events)
+    for router in (health.router, search.router, kb.router, tickets.router,
+                   actions_route.router, webchat.router):
         app.include_router(router)
     for exc_type in (FrontlineError, RequestValidationError, StarletteHTTPException, Exception):
         app.add_exception_handler(exc_type, handle_error)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from frontline.errors import (
+    ArticleNotFound,
     IndexNotReady,
     InvalidArticle,
     InvalidQuery,
@@ -67,6 +68,25 @@ class KnowledgeBase:
             return self.retriever.search(query, audience, k)  # type: ignore[arg-type]
         except IndexUnavailable as exc:
             raise IndexNotReady(str(exc)) from exc
+
+    def article(self, article_id: str, audience: str = "public", query: str = "") -> Hit:
+        """One article as a hit: its section best matching ``query`` (or its first section).
+
+        Raises ``ArticleNotFound`` for an unknown id or one the audience may not see — an
+        internal article does not exist for the public.
+        """
+        if query:
+            for hit in self.search(query, audience, self.settings.search_max_k):
+                if hit.article_id == article_id:
+                    return hit
+        try:
+            version = self.retriever.current()
+        except IndexUnavailable as exc:
+            raise IndexNotReady(str(exc)) from exc
+        found = version.article_hit(article_id)
+        if found is None or (audience == "public" and found.audience != "public"):
+            raise ArticleNotFound(f"no article {article_id!r}")
+        return found
 
     def reindex(
         self,

@@ -131,6 +131,19 @@ class IndexVersion:
         scores, ids = self.dense.search(vector.reshape(1, -1), n, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def article_hit(self, article_id: str) -> Hit | None:
+        """An article as a hit on its first section (score 0: nothing was searched)."""
+        article = self.articles.get(article_id)
+        if article is None:
+            return None
+        section = self.entries.get(self.first_section.get(article_id, -1))
+        passage = section.text if section else ""
+        return Hit(
+            article_id=article_id, title=article["title"], url=article["url"],
+            audience=article["audience"], heading=section.heading if section else "",
+            snippet=_snippet(passage), passage=passage, score=0.0, matched="title",
+        )
+
     def best_entry(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
         """Exact (cosine, rowid) of an article's best entry, for articles outside the dense
         candidates (found by the lexical index only)."""

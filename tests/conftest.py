@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from frontline.db import Database
 from frontline.settings import Settings, default_embedding_model
 from indexer import SentenceTransformerEmbedder, build_index
 
@@ -122,3 +124,32 @@ def make_settings(data_dir: Path, kb_dir: Path, **overrides) -> Settings:  # typ
         embedding_model=default_embedding_model(),
         **overrides,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    from tests.postgres import pg_bin, postgres_server
+
+    if pg_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL must be installed in CI (make test installs it)")
+        pytest.skip("PostgreSQL is not installed here (make test installs it)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: SQLite file and PostgreSQL, each test runs on both."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'frontline.db'}")
+        db.migrate()
+        yield db
+    else:
+        url = request.getfixturevalue("postgres_url")
+        db = Database(url)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        db.migrate()
+        yield db
+    db.dispose()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from bot.actions.services import Services
 from frontline.errors import AdminDisabled, Unauthorized
 from frontline.knowledge import KnowledgeBase
 from frontline.settings import Settings
@@ -23,8 +24,13 @@ def get_knowledge(request: Request) -> KnowledgeBase:
     return request.app.state.knowledge  # type: ignore[no-any-return]
 
 
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from frontline.api.deps import KnowledgeDep
+from frontline.api.deps import KnowledgeDep, ServicesDep
 from frontline.errors import IndexNotReady
 
 router = APIRouter(tags=["health"])
@@ -15,14 +16,21 @@ class Health(BaseModel):
     index_version: str | None
     articles: int
     chunks: int
+    rasa: str  # "up" | "down"
+    database: str  # "up" | "down"
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-def healthz(knowledge: KnowledgeDep) -> Health | JSONResponse:
-    """Liveness and readiness: 200 when an index version is being served, else 503."""
+async def healthz(request: Request, knowledge: KnowledgeDep,
+                  services: ServicesDep) -> Health | JSONResponse:
+    """200 when an index version is served and the database answers, else 503. The assistant
+    being down does not fail the check: the service then answers customers honestly itself."""
+    rasa = "up" if await request.app.state.chat_proxy.rasa.ping() else "down"
+    database = "up" if await run_in_threadpool(services.tickets.db.ping) else "down"
     try:
-        status = knowledge.status()
+        status = await run_in_threadpool(knowledge.status)
     except IndexNotReady:
-        body = Health(status="unavailable", index_version=None, articles=0, chunks=0)
-        return JSONResponse(body.model_dump(), status_code=503)
-    return Health(status="ok", **status)
+        status = {"index_version": None, "articles": 0, "chunks": 0}
+    ok = status["index_version"] is not None and database == "up"
+    body = Health(status="ok" if ok else "unavailable", rasa=rasa, database=database, **status)
+    return body if ok else JSONResponse(body.model_dump(), status_code=503)

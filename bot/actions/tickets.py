@@ -1,0 +1,190 @@
+"""Filing a ticket (ticket_form) and looking one up (ticket_status_form)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions.common import FrontlineAction, channel_of, last_decision, tried_articles
+from bot.actions.services import Services, shared
+from frontline.conversations import BOT, CUSTOMER
+from frontline.tickets import NUMBER_OFFSET, SUMMARY_MAX, propose_summary, valid_email
+
+TICKET_NUMBER = re.compile(r"#?\s*(\d{4,8})")
+STATUS_TEXT = {
+    "open": "is open and waiting for our support team",
+    "pending": "is being worked on by our support team",
+    "resolved": "has been resolved",
+}
+
+
+class _Validation(FormValidationAction):
+    """Form validation with the shared services (same injection as ``FrontlineAction``)."""
+
+    def __init__(self, services: Services | None = None) -> None:
+        super().__init__()
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            self._services = shared()
+        return self._services
+
+
+def _email(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    text = str(value or "").strip()
+    if valid_email(text):
+        return {"email": text.lower()}
+    dispatcher.utter_message(
+        text="That doesn't look like an email address. Please type it like name@example.com."
+    )
+    return {"email": None}
+
+
+def proposed_summary(services: Services, tracker: Tracker) -> str:
+    """A summary from the conversation: the last question the KB could not settle, else the
+    customer's latest words that were not a button."""
+    previous = last_decision(services.events, tracker.sender_id)
+    if previous is not None and previous.query:
+        return propose_summary(previous.query)
+    for event in reversed(tracker.events):
+        text = (event.get("text") or "") if event.get("event") == "user" else ""
+        if text and not text.startswith("/"):
+            return propose_summary(text)
+    return ""
+
+
+class ValidateTicketForm(_Validation):
+    def name(self) -> str:
+        return "validate_ticket_form"
+
+    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> dict[str, Any]:
+        return _email(value, dispatcher)
+
+    def validate_summary(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: DomainDict) -> dict[str, Any]:
+        text = " ".join(str(value or "").split())
+        if not text:
+            dispatcher.utter_message(text="Please describe the problem in one line.")
+            return {"summary": None}
+        if len(text) > SUMMARY_MAX:
+            dispatcher.utter_message(
+                text=f"That's a bit long for a summary (at most {SUMMARY_MAX} characters). "
+                "I've shortened it; you can add everything else in the details."
+            )
+            text = text[: SUMMARY_MAX - 1].rsplit(" ", 1)[0] + "…"
+        return {"summary": text}
+
+    def validate_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if not text:
+            dispatcher.utter_message(text="Please add a few details, or type 'none'.")
+            return {"details": None}
+        return {"details": text}
+
+
+class ActionAskSummary(FrontlineAction):
+    """Ask for the one-line summary, proposing one from the conversation as a button."""
+
+    def name(self) -> str:
+        return "action_ask_summary"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        proposal = proposed_summary(self.services, tracker)
+        if proposal:
+            dispatcher.utter_message(
+                text=f'In one line, what\'s the problem? I suggest: "{proposal}" — tap it to '
+                "use it, or type your own.",
+                buttons=[{"title": proposal, "payload": proposal}],
+            )
+        else:
+            dispatcher.utter_message(text="In one line, what's the problem?")
+        return []
+
+
+class ActionFileTicket(FrontlineAction):
+    """Create the ticket from the completed form, with transcript and articles tried."""
+
+    def name(self) -> str:
+        return "action_file_ticket"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        services = self.services
+        session_id = tracker.sender_id
+        ticket = services.tickets.create(
+            email=tracker.get_slot("email") or "",
+            summary=tracker.get_slot("summary") or "Customer request",
+            details=tracker.get_slot("details") or "",
+            transcript=transcript(services, session_id),
+            tried_articles=tried_articles(services.events, session_id),
+            session_id=session_id,
+            channel=channel_of(tracker),
+        )
+        services.events.record("ticket", session_id=session_id, channel=channel_of(tracker),
+                               ticket_id=ticket.id, deflected=False)
+        dispatcher.utter_message(
+            text=f"Thanks — I've filed ticket **#{ticket.number}**. Our support team will reply "
+            f"to {ticket.email} (support hours: Monday to Friday, 07:00–19:00 UTC). You can ask "
+            f"me for its status any time with the ticket number."
+        )
+        return [SlotSet("summary", None), SlotSet("details", None), SlotSet("kb_state", None)]
+
+
+def transcript(services: Services, session_id: str) -> list[dict[str, Any]]:
+    """The conversation as the service recorded it (customer and bot turns, kept messages)."""
+    return [
+        {"sender": m.sender, "text": m.text, "at": m.created_at.isoformat()}
+        for m in services.conversations.messages(session_id, senders=(CUSTOMER, BOT))
+    ]
+
+
+class ValidateTicketStatusForm(_Validation):
+    def name(self) -> str:
+        return "validate_ticket_status_form"
+
+    def validate_ticket_number(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        match = TICKET_NUMBER.search(str(value or ""))
+        if match and int(match.group(1)) > NUMBER_OFFSET:
+            return {"ticket_number": match.group(1)}
+        dispatcher.utter_message(
+            text="Ticket numbers look like 10234 — you'll find yours in the confirmation."
+        )
+        return {"ticket_number": None}
+
+    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> dict[str, Any]:
+        return _email(value, dispatcher)
+
+
+class ActionTicketStatus(FrontlineAction):
+    """Report a ticket's status only when number and email belong together."""
+
+    def name(self) -> str:
+        return "action_ticket_status"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        number = int(re.sub(r"\D", "", tracker.get_slot("ticket_number") or "") or 0)
+        ticket = self.services.tickets.lookup(number, tracker.get_slot("email") or "")
+        if ticket is None:
+            dispatcher.utter_message(
+                text="I couldn't find a ticket with that number and email address. Please check "
+                "both — the email must be the one the ticket was filed with."
+            )
+        else:
+            text = f"Ticket **#{ticket.number}** ({ticket.summary}) {STATUS_TEXT[ticket.status]}."
+            if ticket.status != "resolved":
+                text += f" Last update: {ticket.updated_at:%d %b %Y, %H:%M} UTC."
+            dispatcher.utter_message(text=text)
+        return [SlotSet("ticket_number", None)]

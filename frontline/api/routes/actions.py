@@ -1,0 +1,44 @@
+"""Rasa's action server protocol, served in-process: ``POST /webhook``.
+
+Rasa posts ``{next_action, sender_id, tracker, domain, version}``; the reply is
+``{events, responses}``, or Rasa's own error bodies (400 rejection, 404 unknown action), which
+Rasa relies on — so this route answers in Rasa's shapes, not the service's error shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
+
+router = APIRouter(tags=["actions"])
+logger = logging.getLogger(__name__)
+
+
+@router.post("/webhook")
+def webhook(request: Request, action_call: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
+    """Run one custom action for the Rasa server (sync route: actions do blocking I/O)."""
+    expected = request.app.state.settings.action_token.get_secret_value()
+    given = request.query_params.get("token", "")
+    if expected and not secrets.compare_digest(given.encode(), expected.encode()):
+        return JSONResponse({"error": "invalid action token"}, 401)
+    executor = request.app.state.action_executor
+    try:
+        result = asyncio.run(executor.run(action_call))
+    except ActionExecutionRejection as exc:
+        return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 400)
+    except ActionNotFoundException as exc:
+        logger.error("unknown action %s", exc.action_name)
+        return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 404)
+    return JSONResponse(result.model_dump() if result else None)
+
+
+@router.get("/actions")
+def actions(request: Request) -> list[dict[str, str]]:
+    """The registered custom actions."""
+    return [a.model_dump() for a in request.app.state.action_executor.list_actions()]

@@ -1,0 +1,102 @@
+"""``POST /chat`` and ``GET /chat/history``: what the website widget talks to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from frontline.api.deps import SettingsDep
+from frontline.errors import FrontlineError
+from integrations.webchat.proxy import ChatProxy
+
+router = APIRouter(tags=["chat"])
+SESSION_ID = r"^[A-Za-z0-9_.:-]{8,128}$"
+
+
+class MessageTooLong(FrontlineError):
+    code = "message_too_long"
+    status = 413
+
+
+class EmptyMessage(FrontlineError):
+    code = "empty_message"
+    status = 422
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: str = Field(pattern=SESSION_ID, description="Chosen by the widget; keep it.")
+    message: str
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class Link(BaseModel):
+    title: str
+    url: str
+
+
+class ChatMessage(BaseModel):
+    text: str
+    buttons: list[Button] = []
+    links: list[Link] = []
+
+
+class ChatResponse(BaseModel):
+    messages: list[ChatMessage]
+
+
+class HistoryMessage(ChatMessage):
+    id: int
+    sender: str  # customer | bot | rep
+    at: str
+
+
+class HistoryResponse(BaseModel):
+    session_id: str
+    messages: list[HistoryMessage]
+
+
+def get_proxy(request: Request) -> ChatProxy:
+    return request.app.state.chat_proxy  # type: ignore[no-any-return]
+
+
+@router.post("/chat", response_model=ChatResponse)
+async def chat(body: ChatRequest, request: Request, settings: SettingsDep) -> ChatResponse:
+    """Send the customer's message to the assistant (or to the person who has the chat)."""
+    text = body.message.strip()
+    if not text:
+        raise EmptyMessage("the message is empty")
+    if len(text) > settings.chat_max_chars:
+        raise MessageTooLong(
+            f"the message is {len(text)} characters; the limit is {settings.chat_max_chars}"
+        )
+    replies = await get_proxy(request).handle(body.session_id, text)
+    return ChatResponse(messages=[ChatMessage(**r.as_dict()) for r in replies])
+
+
+@router.get("/chat/history", response_model=HistoryResponse)
+async def history(
+    request: Request,
+    session_id: Annotated[str, Query(pattern=SESSION_ID)],
+    after: Annotated[int, Query(ge=0, description="Only messages with a larger id.")] = 0,
+) -> HistoryResponse:
+    """The conversation so far (customer, assistant and support-team messages)."""
+    proxy = get_proxy(request)
+    rows = await run_in_threadpool(
+        proxy.conversations.messages, session_id, after_id=after,
+        senders=("customer", "bot", "rep"),
+    )
+    return HistoryResponse(session_id=session_id, messages=[
+        HistoryMessage(
+            id=m.id, sender=m.sender, text=m.text, at=m.created_at.isoformat(),
+            buttons=(m.data or {}).get("buttons", []), links=(m.data or {}).get("links", []),
+        )
+        for m in rows
+    ])

@@ -1,0 +1,198 @@
+"""Custom actions with CollectingDispatcher, real Trackers, the real retriever and a real DB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import ACTIONS
+from bot.actions.csat import ActionRecordCsat
+from bot.actions.handoff import ActionHandoff
+from bot.actions.knowledge import ActionAnswerFromKB, ActionKBFeedback, ActionShowArticle
+from bot.actions.services import Services
+from bot.actions.tickets import (
+    ActionAskSummary,
+    ActionFileTicket,
+    ActionTicketStatus,
+    ValidateTicketForm,
+    ValidateTicketStatusForm,
+)
+from frontline.conversations import BOT, CUSTOMER
+from frontline.db import Database
+from frontline.knowledge import KnowledgeBase
+from tests.conftest import make_settings
+
+SESSION = "test-session-1"
+
+
+@pytest.fixture
+def services(sample_index: Path, real_embedder, tmp_path: Path) -> Services:  # type: ignore[no-untyped-def]
+    settings = make_settings(sample_index, sample_index / "kb",
+                             database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db = Database(settings.database_url)
+    db.migrate()
+    return Services.build(settings, knowledge=KnowledgeBase(settings, real_embedder), db=db)
+
+
+def tracker(text: str = "", intent: str = "kb_question", slots: dict[str, Any] | None = None,
+            events: list[dict[str, Any]] | None = None, sender: str = SESSION) -> Tracker:
+    return Tracker(
+        sender_id=sender,
+        slots=slots or {},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
+                        "entities": []},
+        events=events or [{"event": "user", "text": text}],
+        paused=False, followup_action=None, active_loop={}, latest_action_name=None,
+    )
+
+
+def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, t, {})
+    return dispatcher.messages, events
+
+
+def slot(events: list[dict[str, Any]], name: str) -> Any:
+    values = [e["value"] for e in events if e.get("event") == "slot" and e["name"] == name]
+    return values[-1] if values else "<unset>"
+
+
+def test_a_kb_question_is_answered_with_title_passage_and_link(services: Services) -> None:
+    messages, events = run(ActionAnswerFromKB(services),
+                           tracker("I forgot my password and cannot sign in"))
+    assert slot(events, "kb_state") == "answered", messages
+    assert "**Reset or change your password**" in messages[0]["text"]
+    assert messages[0]["custom"]["links"][0]["url"].endswith("/reset-password")
+    assert [b["payload"] for b in messages[1]["buttons"]] == ["/affirm", "/deny"]
+    (decision,) = services.events.for_session(SESSION, "decision")
+    assert decision.decision == "answer" and decision.article_id == "reset-password"
+    assert decision.hits[0]["article_id"] == "reset-password" and decision.top_score > 0.7
+
+
+def test_an_unanswerable_question_abstains_honestly(services: Services) -> None:
+    messages, events = run(ActionAnswerFromKB(services),
+                           tracker("what's the weather like in Paris tomorrow"))
+    assert slot(events, "kb_state") == "abstained"
+    assert "couldn't find" in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_ticket", "/human_handoff"]
+    assert services.events.for_session(SESSION, "decision")[0].decision == "abstain"
+
+
+def test_a_vague_question_offers_close_articles(services: Services) -> None:
+    messages, events = run(ActionAnswerFromKB(services), tracker("notifications"))
+    assert slot(events, "kb_state") == "clarify", messages
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert 2 <= len(payloads) <= 4 and payloads[-1] == "/deny"
+    assert all(p.startswith('/choose_article{"article_id": ') for p in payloads[:-1])
+
+
+def test_internal_articles_never_reach_customers(services: Services) -> None:
+    messages, events = run(ActionAnswerFromKB(services),
+                           tracker("refund exceptions team lead approval backstage"))
+    assert "refund-exceptions" not in str(messages)
+    shown, _ = run(ActionShowArticle(services),
+                   tracker(slots={"article_id": "refund-exceptions"}, intent="choose_article"))
+    assert "couldn't open that article" in shown[0]["text"]
+
+
+def test_choosing_an_article_shows_it(services: Services) -> None:
+    messages, events = run(ActionShowArticle(services),
+                           tracker(slots={"article_id": "mobile-offline-mode"},
+                                   intent="choose_article"))
+    assert slot(events, "kb_state") == "answered"
+    assert "offline" in messages[0]["text"].lower()
+
+
+def test_yes_counts_deflection_and_asks_for_csat(services: Services) -> None:
+    run(ActionAnswerFromKB(services), tracker("I forgot my password and cannot sign in"))
+    messages, events = run(ActionKBFeedback(services),
+                           tracker("yes", "affirm", {"kb_state": "answered"}))
+    assert slot(events, "kb_state") is None
+    assert messages[1] == {**messages[1], "response": "utter_ask_csat"}
+    (feedback,) = services.events.for_session(SESSION, "feedback")
+    assert feedback.deflected is True and feedback.article_id == "reset-password"
+
+
+def test_no_offers_the_next_best_article_once_then_a_ticket(services: Services) -> None:
+    run(ActionAnswerFromKB(services), tracker("I forgot my password and cannot sign in"))
+    messages, events = run(ActionKBFeedback(services),
+                           tracker("no", "deny", {"kb_state": "answered"}))
+    assert slot(events, "kb_state") == "feedback_no"
+    assert "Sorry about that" in messages[0]["text"]
+    second = services.events.for_session(SESSION, "decision")[-1].article_id
+    assert second not in (None, "reset-password")
+    messages, events = run(ActionKBFeedback(services),
+                           tracker("no", "deny", {"kb_state": "feedback_no"}))
+    assert slot(events, "kb_state") == "abstained"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_ticket", "/human_handoff"]
+    feedback = services.events.for_session(SESSION, "feedback")
+    assert [f.deflected for f in feedback] == [False, False]
+
+
+def test_ticket_form_validation_and_filing(services: Services) -> None:
+    services.conversations.add(SESSION, CUSTOMER, "exports fail with error TL-500 since monday")
+    services.conversations.add(SESSION, BOT, "I'm sorry — I couldn't find anything")
+    run(ActionAnswerFromKB(services), tracker("exports fail with error TL-500 since monday"))
+    validate = ValidateTicketForm(services)
+    dispatcher = CollectingDispatcher()
+    assert validate.validate_email("nope", dispatcher, tracker(), {}) == {"email": None}
+    assert "doesn't look like an email" in dispatcher.messages[0]["text"]
+    assert validate.validate_email(" Ann@Example.com ", dispatcher, tracker(), {}) == {
+        "email": "ann@example.com"}
+    long = validate.validate_summary("x " * 150, dispatcher, tracker(), {})["summary"]
+    assert len(long) <= 200
+
+    asked, _ = run(ActionAskSummary(services), tracker())
+    assert asked[0]["buttons"][0]["payload"].startswith("Exports fail with error TL-500")
+
+    messages, events = run(ActionFileTicket(services), tracker(slots={
+        "email": "ann@example.com", "summary": "Exports fail", "details": "since monday"}))
+    assert "#10001" in messages[0]["text"] and "ann@example.com" in messages[0]["text"]
+    ticket = services.tickets.get(10001)
+    assert ticket.tried_articles == [] and ticket.details == "since monday"
+    assert [t["sender"] for t in ticket.transcript] == ["customer", "bot"]
+    assert services.events.for_session(SESSION, "ticket")[0].ticket_id == ticket.id
+    assert slot(events, "summary") is None
+
+
+def test_ticket_status_right_and_wrong(services: Services) -> None:
+    ticket = services.tickets.create(email="ann@example.com", summary="Exports fail")
+    validate = ValidateTicketStatusForm(services)
+    d = CollectingDispatcher()
+    assert validate.validate_ticket_number("#10001", d, tracker(), {}) == {
+        "ticket_number": "10001"}
+    assert validate.validate_ticket_number("12", d, tracker(), {}) == {"ticket_number": None}
+    right, _ = run(ActionTicketStatus(services), tracker(slots={
+        "ticket_number": str(ticket.number), "email": "ann@example.com"}))
+    assert "#10001" in right[0]["text"] and "open" in right[0]["text"]
+    wrong, _ = run(ActionTicketStatus(services), tracker(slots={
+        "ticket_number": str(ticket.number), "email": "eve@example.com"}))
+    assert "couldn't find" in wrong[0]["text"] and "Exports" not in wrong[0]["text"]
+
+
+def test_handoff_files_a_priority_ticket_and_pauses_the_bot(services: Services) -> None:
+    run(ActionAnswerFromKB(services), tracker("my whole workspace vanished"))
+    messages, events = run(ActionHandoff(services), tracker("talk to a human", "human_handoff"))
+    ticket = services.tickets.get(10001)
+    assert ticket.handoff and ticket.priority == "high"
+    assert ticket.summary.startswith("My whole workspace vanished")
+    assert services.conversations.handoff_ticket(SESSION) == ticket.id
+    assert "#10001" in messages[0]["text"] and slot(events, "handoff") is True
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+
+
+def test_csat_is_recorded(services: Services) -> None:
+    messages, _ = run(ActionRecordCsat(services), tracker("/csat", "csat", {"csat_score": "4"}))
+    assert services.events.for_session(SESSION, "csat")[0].csat == 4
+    assert "Thank you" in messages[0]["text"]
+    again, _ = run(ActionRecordCsat(services), tracker("/csat", "csat", {"csat_score": "9"}))
+    assert again[0]["response"] == "utter_ask_csat"
+
+
+def test_every_action_constructs_without_arguments_and_does_no_io() -> None:
+    names = {cls().name() for cls in ACTIONS}
+    assert len(names) == len(ACTIONS)
