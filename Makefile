@@ -17,13 +17,14 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve test lint bench lock clean
+.PHONY: help setup run index serve train test test-deps lint bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,11 +56,23 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 index: setup ## Index knowledge_base/ (incremental)
 	$(VENV)/bin/frontline index
 
-run: setup index ## Set up, index, and start Frontline; prints the URL
+run: setup index ## Set up, index, train if needed, start Rasa + the service; prints the URL
+	$(VENV)/bin/frontline run --host $(HOST) --port $(PORT)
+
+serve: setup index ## The service alone (no assistant: chat answers that it is unavailable)
 	$(VENV)/bin/frontline serve --host $(HOST) --port $(PORT)
 
-test: setup ## Set up, then run the whole test suite
+train: setup ## Train the Rasa model if config.yml or bot/ changed
+	$(VENV)/bin/frontline train
+
+test: setup test-deps ## Set up, then run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-deps: ## System packages the tests need (PostgreSQL server), via apt when missing
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "Installing PostgreSQL for the database tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	fi
 
 lint: setup ## ruff and mypy
 	$(VENV)/bin/ruff check frontline indexer bot integrations tests bench

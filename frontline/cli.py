@@ -128,6 +128,37 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command()
+def run(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Train the assistant if needed, then run Rasa (127.0.0.1 only) and the service together."""
+    from frontline.runner import RasaError
+    from frontline.runner import run as run_both
+
+    _setup_logging()
+    try:
+        code = run_both(_settings(), host, port)
+    except RasaError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def train() -> None:
+    """Train the assistant's model if config.yml or bot/ changed (otherwise does nothing)."""
+    from frontline.runner import RasaError, ensure_model
+
+    _setup_logging()
+    try:
+        typer.echo(ensure_model(_settings()))
+    except RasaError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()
 

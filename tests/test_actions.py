@@ -91,8 +91,8 @@ def test_a_vague_question_offers_close_articles(services: Services) -> None:
 
 
 def test_internal_articles_never_reach_customers(services: Services) -> None:
-    messages, events = run(ActionAnswerFromKB(services),
-                           tracker("refund exceptions team lead approval backstage"))
+    messages, _ = run(ActionAnswerFromKB(services),
+                      tracker("refund exceptions team lead approval backstage"))
     assert "refund-exceptions" not in str(messages)
     shown, _ = run(ActionShowArticle(services),
                    tracker(slots={"article_id": "refund-exceptions"}, intent="choose_article"))

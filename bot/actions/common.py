@@ -53,13 +53,15 @@ def passage(hit: Hit) -> str:
     return text
 
 
-def show_article(dispatcher: CollectingDispatcher, hit: Hit, intro: str = "") -> None:
+def show_article(dispatcher: CollectingDispatcher, hit: Hit, intro: str = "",
+                 ask_feedback: bool = True) -> None:
     """Utter an article's passage with its title and link, then ask whether it helped."""
     heading = f"**{hit.title}**" + (f" — {hit.heading}" if hit.heading else "")
     text = "\n\n".join(part for part in (intro, heading, passage(hit)) if part)
     links = [{"title": hit.title, "url": hit.url}] if hit.url else []
     dispatcher.utter_message(text=text, json_message={"links": links} if links else None)
-    dispatcher.utter_message(text="Did that answer your question?", buttons=YES_NO)
+    if ask_feedback:
+        dispatcher.utter_message(text="Did that answer your question?", buttons=YES_NO)
 
 
 def choose_article_payload(article_id: str) -> str:

@@ -66,6 +66,11 @@ class ActionAnswerFromKB(FrontlineAction):
             else None,
         )
         if decision.outcome == "answer" and decision.best is not None:
+            if tracker.active_loop.get("name"):
+                # A question in the middle of a form: answer it; the form asks its next
+                # question right after, so no "did that help?" here.
+                show_article(dispatcher, decision.best, ask_feedback=False)
+                return []
             show_article(dispatcher, decision.best)
             return [SlotSet("kb_state", "answered")]
         if decision.outcome == "clarify":
