@@ -68,10 +68,14 @@ train: setup ## Train the Rasa model if config.yml or bot/ changed
 test: setup test-deps ## Set up, then run the whole test suite
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-deps: ## System packages the tests need (PostgreSQL server), via apt when missing
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  echo "Installing PostgreSQL for the database tests (apt-get)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+test-deps: ## System packages the tests need (PostgreSQL server, Chromium), via apt when missing
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing for the tests:$$missing (apt-get)"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 lint: setup ## ruff and mypy

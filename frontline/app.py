@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,7 @@ from frontline.errors import FrontlineError
 from frontline.knowledge import KnowledgeBase
 from frontline.settings import Settings
 from integrations.webchat import routes as webchat
+from integrations.webchat.limits import SessionRateLimit
 from integrations.webchat.proxy import ChatProxy, RasaClient
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,10 @@ def error_body(code: str, detail: str) -> dict[str, str]:
 async def handle_error(request: Request, exc: Exception) -> JSONResponse:
     """The one place errors become HTTP: ``{"error": code, "detail": text}``."""
     if isinstance(exc, FrontlineError):
-        return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status,
+                            headers=headers)
     if isinstance(exc, RequestValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
@@ -87,6 +92,11 @@ def create_app(
     app.state.action_executor = executor
     app.state.chat_proxy = ChatProxy(rasa, services.conversations, services.tickets,
                                      services.events)
+    app.state.chat_rate_limit = SessionRateLimit(settings.chat_rate_limit)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"], max_age=600,
+    )
     for router in (health.router, search.router, kb.router, tickets.router,
                    actions_route.router, webchat.router):
         app.include_router(router)

@@ -123,8 +123,10 @@ def write_endpoints(settings: Settings, action_url: str, token: str, root: Path 
 class RasaServer:
     """A ``rasa run`` child process on 127.0.0.1."""
 
-    def __init__(self, settings: Settings, model: Path, endpoints: Path, port: int) -> None:
+    def __init__(self, settings: Settings, model: Path, endpoints: Path, port: int,
+                 log: Path | None = None) -> None:
         self.settings = settings
+        self.log = log  # None: Rasa's output goes to ours
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.command = [
@@ -135,15 +137,22 @@ class RasaServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, cwd=REPO, env=rasa_env(),
-                                        start_new_session=True)
+        output = open(self.log, "ab") if self.log else None  # noqa: SIM115 - child keeps it
+        try:
+            self.process = subprocess.Popen(self.command, cwd=REPO, env=rasa_env(),
+                                            start_new_session=True, stdout=output,
+                                            stderr=subprocess.STDOUT if output else None)
+        finally:
+            if output is not None:
+                output.close()
 
     def wait_ready(self, timeout: float = 300.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
+                where = f"see {self.log}" if self.log else "see its output above"
                 raise RasaError(f"rasa run exited with code {self.process.returncode} "
-                                "while starting (see its output above)")
+                                f"while starting ({where})")
             try:
                 if httpx.get(f"{self.url}/", timeout=1.0).status_code == 200:
                     return
@@ -221,7 +230,8 @@ class Stack:
         token = secrets.token_urlsafe(24)
         model = ensure_model(settings)
         endpoints = write_endpoints(settings, f"{self.url}/webhook", token)
-        self.rasa = RasaServer(settings, model, endpoints, free_port())
+        self.rasa = RasaServer(settings, model, endpoints, free_port(),
+                               log=endpoints.parent / "rasa.log")
         self.settings = settings.model_copy(update={"rasa_url": self.rasa.url,
                                                     "action_token": SecretStr(token)})
         self._server: Any = None
@@ -229,12 +239,18 @@ class Stack:
         self.app: Any = None
 
     def __enter__(self) -> Stack:
-        import uvicorn
-
         from frontline.app import create_app
 
         self.rasa.start()
         self.app = create_app(self.settings)
+        self.start_service()
+        self.rasa.wait_ready()
+        return self
+
+    def start_service(self) -> None:
+        """Serve ``self.app`` on ``self.port`` (again, after ``stop_service``)."""
+        import uvicorn
+
         self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1",
                                                      port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -244,8 +260,13 @@ class Stack:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the Frontline service did not start")
             time.sleep(0.1)
-        self.rasa.wait_ready()
-        return self
+
+    def stop_service(self) -> None:
+        """Stop the service (not Rasa): the widget then cannot reach anything."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
     def restart_rasa(self) -> None:
         self.rasa.stop()
@@ -254,7 +275,4 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.rasa.stop()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self.stop_service()

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     )
     models_dir: Path = Field(Path("models"), description="Trained Rasa models.")
     chat_max_chars: int = Field(1000, ge=1, le=20_000, description="Longest chat message.")
+    chat_rate_limit: int = Field(
+        20, ge=1, le=10_000, description="Messages one chat session may send per minute."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
+        description="Websites allowed to embed the chat widget (JSON list in the env var).",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

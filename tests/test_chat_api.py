@@ -133,3 +133,51 @@ def test_webhook_runs_actions_for_rasa_with_the_token(client: TestClient) -> Non
     assert unknown.status_code == 404 and unknown.json()["action_name"] == "action_nope"
     names = {a["name"] for a in client.get("/actions").json()}
     assert "action_answer_from_kb" in names
+
+
+def test_rate_limit_per_session_says_the_limit(client: TestClient) -> None:
+    limiter = client.app.state.chat_rate_limit  # type: ignore[attr-defined]
+    limiter.per_minute = 3
+    for _ in range(3):
+        assert say(client, "hello", "session-rate").status_code == 200
+    limited = say(client, "hello", "session-rate")
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "rate_limited"
+    assert "at most 3 a minute" in limited.json()["detail"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert say(client, "hello", "session-other").status_code == 200
+
+
+def test_rate_limit_window_slides() -> None:
+    from integrations.webchat.limits import RateLimited, SessionRateLimit
+
+    limiter = SessionRateLimit(2)
+    limiter.check("s", now=0.0)
+    limiter.check("s", now=10.0)
+    with pytest.raises(RateLimited) as info:
+        limiter.check("s", now=30.0)
+    assert info.value.retry_after == 31
+    limiter.check("s", now=60.5)  # the first message left the window
+
+
+def test_button_titles_are_what_the_conversation_records(client: TestClient) -> None:
+    client.post("/chat", json={"session_id": "session-title", "message": "/request_ticket",
+                               "title": "File a ticket"})
+    history = client.get("/chat/history", params={"session_id": "session-title"}).json()
+    assert history["messages"][0]["text"] == "File a ticket"
+
+
+def test_cors_allows_only_configured_origins(client: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    ok = client.options("/chat", headers={"Origin": "http://localhost:8000", **preflight})
+    assert ok.headers.get("access-control-allow-origin") == "http://localhost:8000"
+    evil = client.options("/chat", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in evil.headers
+
+
+def test_widget_script_and_demo_page_are_served(client: TestClient) -> None:
+    script = client.get("/widget.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    page = client.get("/")
+    assert page.status_code == 200 and 'src="/widget.js"' in page.text

@@ -103,14 +103,19 @@ class ChatProxy:
         self.tickets = tickets
         self.events = events
 
-    async def handle(self, session_id: str, text: str) -> list[OutMessage]:
+    async def handle(self, session_id: str, text: str,
+                     shown: str | None = None) -> list[OutMessage]:
+        """Forward ``text`` (typed words or a button payload); ``shown`` is what the customer
+        saw themselves say (a button's title), which is what the conversation records."""
+        said = shown.strip() if shown and shown.strip() else text
+        data = {"payload": text} if said != text else None
         handoff = await run_in_threadpool(self.conversations.handoff_ticket, session_id)
         if handoff is not None:
-            await run_in_threadpool(self.conversations.add, session_id, CUSTOMER, text,
-                                    ticket_id=handoff, masked=True)
+            await run_in_threadpool(self.conversations.add, session_id, CUSTOMER, said,
+                                    ticket_id=handoff, data=data, masked=True)
             return [OutMessage(text="Sent to our support team — they'll reply here.")]
         kept = await run_in_threadpool(
-            self.conversations.add, session_id, CUSTOMER, text, masked=True
+            self.conversations.add, session_id, CUSTOMER, said, data=data, masked=True
         )
         try:
             replies = from_rasa(await self.rasa.send(session_id, text))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -13,6 +15,7 @@ from frontline.errors import FrontlineError
 from integrations.webchat.proxy import ChatProxy
 
 router = APIRouter(tags=["chat"])
+STATIC = Path(__file__).resolve().parent / "static"
 SESSION_ID = r"^[A-Za-z0-9_.:-]{8,128}$"
 
 
@@ -29,7 +32,11 @@ class EmptyMessage(FrontlineError):
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_id: str = Field(pattern=SESSION_ID, description="Chosen by the widget; keep it.")
-    message: str
+    message: str = Field(description="What the customer typed, or a button's payload.")
+    title: str | None = Field(
+        None, max_length=300, description="A clicked button's title: shown in the "
+        "conversation instead of its payload."
+    )
 
 
 class Button(BaseModel):
@@ -70,6 +77,7 @@ def get_proxy(request: Request) -> ChatProxy:
 @router.post("/chat", response_model=ChatResponse)
 async def chat(body: ChatRequest, request: Request, settings: SettingsDep) -> ChatResponse:
     """Send the customer's message to the assistant (or to the person who has the chat)."""
+    request.app.state.chat_rate_limit.check(body.session_id)
     text = body.message.strip()
     if not text:
         raise EmptyMessage("the message is empty")
@@ -77,7 +85,7 @@ async def chat(body: ChatRequest, request: Request, settings: SettingsDep) -> Ch
         raise MessageTooLong(
             f"the message is {len(text)} characters; the limit is {settings.chat_max_chars}"
         )
-    replies = await get_proxy(request).handle(body.session_id, text)
+    replies = await get_proxy(request).handle(body.session_id, text, shown=body.title)
     return ChatResponse(messages=[ChatMessage(**r.as_dict()) for r in replies])
 
 
@@ -100,3 +108,16 @@ async def history(
         )
         for m in rows
     ])
+
+
+@router.get("/", include_in_schema=False)
+def demo_page() -> FileResponse:
+    """A small product site with the widget on it."""
+    return FileResponse(STATIC / "demo.html", media_type="text/html")
+
+
+@router.get("/widget.js", include_in_schema=False)
+def widget_script() -> FileResponse:
+    """The embeddable widget: ``<script src=".../widget.js" data-frontline-url="...">``."""
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=300"})
