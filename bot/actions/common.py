@@ -25,17 +25,22 @@ TICKET_OR_HUMAN = [
 ]
 
 
-class FrontlineAction(Action, abc.ABC):
-    """An action with the service's collaborators, injected or shared (lazily)."""
+class UsesServices:
+    """The service's collaborators, injected, or the shared ones on first use (never at
+    construction: the executor builds every action with no arguments)."""
 
-    def __init__(self, services: Services | None = None) -> None:
-        self._services = services
+    _services: Services | None = None
 
     @property
     def services(self) -> Services:
         if self._services is None:
             self._services = shared()
         return self._services
+
+
+class FrontlineAction(UsesServices, Action, abc.ABC):
+    def __init__(self, services: Services | None = None) -> None:
+        self._services = services
 
     @abc.abstractmethod
     def name(self) -> str: ...

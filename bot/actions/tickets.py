@@ -10,8 +10,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import FrontlineAction, channel_of, last_decision, tried_articles
-from bot.actions.services import Services, shared
+from bot.actions.common import (
+    FrontlineAction,
+    UsesServices,
+    channel_of,
+    last_decision,
+    tried_articles,
+)
+from bot.actions.services import Services
 from frontline.conversations import BOT, CUSTOMER
 from frontline.tickets import NUMBER_OFFSET, SUMMARY_MAX, propose_summary, valid_email
 
@@ -23,18 +29,10 @@ STATUS_TEXT = {
 }
 
 
-class _Validation(FormValidationAction):
-    """Form validation with the shared services (same injection as ``FrontlineAction``)."""
-
+class _Validation(UsesServices, FormValidationAction):
     def __init__(self, services: Services | None = None) -> None:
         super().__init__()
         self._services = services
-
-    @property
-    def services(self) -> Services:
-        if self._services is None:
-            self._services = shared()
-        return self._services
 
 
 def _email(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
