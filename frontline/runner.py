@@ -206,15 +206,25 @@ def run(settings: Settings, host: str, port: int) -> int:
             failed.set()
             server.should_exit = True
 
+    def stop_signal(signum: int, frame: object) -> None:
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal with the
+        # handlers it found installed: these, so Rasa is stopped below instead of orphaned.
+        raise SystemExit(0)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop_signal)
     rasa.start()
     print(f"Frontline is starting on http://{host}:{port} (assistant loading…)", file=sys.stderr)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
         server.run()
+    except SystemExit:
+        pass
     finally:
         server.should_exit = True
         rasa.stop()
+        logger.info("stopped the service and the Rasa server")
     return 1 if failed.is_set() else 0
 
 
