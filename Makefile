@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench lock clean
+.PHONY: help setup run index serve train test test-deps lint bench eval eval-clinc150 eval-banking77 lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -84,6 +84,15 @@ lint: setup ## ruff and mypy
 
 bench: setup ## Indexing benchmarks (prints figures; not a test)
 	$(PY) bench/index.py
+
+eval: setup ## Evaluate the sample KB's labelled questions (dev split; SPLIT=test to report)
+	$(VENV)/bin/frontline eval --split $(or $(SPLIT),dev)
+
+eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (several minutes)
+	$(VENV)/bin/frontline eval --dataset clinc150 --calibrate --split test
+
+eval-banking77: setup ## BANKING77 in FAQ mode: calibrate on held-out train, score test
+	$(VENV)/bin/frontline eval --dataset banking77 --calibrate --split test
 
 lock: ## Re-resolve requirements/*.in into the lock files (needs the registry)
 	rm -rf /tmp/frontline-lock && $(PYTHON311) -m venv /tmp/frontline-lock

@@ -112,6 +112,79 @@ def _index_with_progress(knowledge, full: bool, skip_invalid: bool):  # type: ig
         )
 
 
+@app.command("eval")
+def eval_command(
+    kb: Annotated[Path | None, typer.Option(help="Knowledge-base folder to evaluate.")] = None,
+    questions: Annotated[Path | None, typer.Option(
+        help="Labelled questions (YAML list of {question, expected}); default: the sample "
+        "KB's set in bench/data/.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="A public intent set in FAQ mode: clinc150 or banking77.")] = None,
+    benchmarks: Annotated[Path, typer.Option(help="Folder of the public sets.")] = Path(
+        "../shared/benchmarks"),
+    split: Annotated[str, typer.Option(help="Split to score: dev (validation) or test.")] = "dev",
+    calibrate: Annotated[bool, typer.Option(
+        "--calibrate", help="Choose thresholds on the validation split first (and, for the "
+        "product's KB, save them to <data dir>/calibration.json).")] = False,
+    max_unanswerable_answered: Annotated[float | None, typer.Option(
+        help="Calibration budget: the share of unanswerable questions that may be answered "
+        "(default 0.02 for a KB, 0.25 for CLINC150).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")] = False,
+) -> None:
+    """Measure answers, wrong answers, abstentions, clarifications, Recall@k, MRR and latency."""
+    from frontline.eval_run import evaluate, write_report
+
+    _setup_logging()
+    if split not in ("dev", "test"):
+        err.print("[bold red]error:[/] --split must be dev or test")
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        run = evaluate(settings, kb=kb, questions=questions, dataset=dataset,
+                       benchmarks=benchmarks, split=split, do_calibrate=calibrate,
+                       max_unanswerable_answered=max_unanswerable_answered,
+                       progress=lambda m: err.print(m, highlight=False))
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    product = calibrate and dataset is None and (kb is None or kb == settings.kb_dir) and (
+        questions is None)
+    path = write_report(run, settings, calibrated_product=product)
+    if as_json:
+        typer.echo(json.dumps(run.to_dict()))
+        return
+    _print_eval(run)
+    typer.echo(f"report: {path}")
+    if product:
+        typer.echo(f"thresholds saved to {settings.data_dir / 'calibration.json'}")
+
+
+def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=f"{run.name} — {run.split} split ({run.seconds:.0f} s)")
+    columns = ["mode", "answered ✓", "wrong", "abstain", "clarify", "covered", "R@1", "R@3",
+               "R@5", "MRR", "p95 ms"]
+    intent = run.reports[run.shipped_mode].in_scope_accuracy is not None
+    if intent:
+        columns += ["in-scope acc", "OOS recall"]
+    for column in columns:
+        table.add_column(column, justify="right")
+    for mode, r in run.reports.items():
+        row = [mode + (" (shipped)" if mode == run.shipped_mode else "")]
+        row += [f"{v:.3f}" for v in (r.answered_correct, r.wrong_answer, r.abstain, r.clarify,
+                                     r.covered, r.recall_at_1, r.recall_at_3, r.recall_at_5,
+                                     r.mrr)]
+        row.append(f"{r.p95_ms:.1f}")
+        if intent:
+            row += [f"{r.in_scope_accuracy:.3f}",
+                    "—" if r.oos_recall is None else f"{r.oos_recall:.3f}"]
+        table.add_row(*row)
+    Console(width=160).print(table)
+    best = max(run.reports, key=lambda m: (run.reports[m].answered_correct
+                                           + run.reports[m].covered))
+    typer.echo(f"best on this split: {best}; shipped: {run.shipped_mode}; thresholds "
+               f"{run.thresholds[run.shipped_mode]}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -6,6 +6,7 @@ Every value can be set through an environment variable with the ``FRONTLINE_`` p
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        # Thresholds calibrated by `frontline eval --calibrate`, unless set explicitly.
+        calibration = self.data_dir / "calibration.json"
+        if calibration.is_file():
+            values = json.loads(calibration.read_text())
+            for name in ("answer_threshold", "clarify_threshold", "clarify_margin"):
+                if name not in self.model_fields_set and isinstance(values.get(name), float):
+                    setattr(self, name, values[name])
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'frontline.db'}"
         if not self.embedding_model:

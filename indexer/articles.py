@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 AUDIENCES = ("public", "internal")
 KNOWN_KEYS = {"id", "title", "audience", "tags", "url", "questions"}
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-MAX_QUESTIONS = 50
+MAX_QUESTIONS = 500
 
 
 class ArticleError(ValueError):

@@ -48,3 +48,121 @@ def test_malformed_questions_file_names_the_problem(tmp_path: Path, text: str,
     path.write_text(text)
     with pytest.raises(QuestionsError, match=message):
         load_questions(path)
+
+
+# -- frontline eval: the harness end to end on small data ----------------------------------
+def _hit(article_id: str, score: float):  # type: ignore[no-untyped-def]
+    from indexer import Hit
+
+    return Hit(article_id, article_id, None, "public", "", "", "", score, "question")
+
+
+def test_score_counts_answers_clarifications_and_abstentions() -> None:
+    from frontline.decision import Thresholds
+    from frontline.evaluation import LabelledQuestion, Searched, score
+
+    searched = [
+        Searched(LabelledQuestion("a", "x"), [_hit("x", 0.9), _hit("y", 0.5)], 5.0),  # right
+        Searched(LabelledQuestion("b", "x"), [_hit("y", 0.9), _hit("x", 0.5)], 5.0),  # wrong
+        Searched(LabelledQuestion("c", "x"), [_hit("y", 0.6), _hit("x", 0.55)], 5.0),  # clarify
+        Searched(LabelledQuestion("d", None), [_hit("y", 0.3)], 5.0),  # abstain, right
+        Searched(LabelledQuestion("e", None), [_hit("y", 0.95)], 5.0),  # answered: wrong
+    ]
+    report = score(searched, Thresholds(0.8, 0.5, 0.02), intent_set=True)
+    assert (report.answered_correct, report.wrong_answer) == (0.2, 0.4)
+    assert (report.clarify, report.abstain) == (0.2, 0.2)
+    assert report.covered == 2 / 3 and report.recall_at_1 == 1 / 3 and report.recall_at_3 == 1
+    assert report.in_scope_accuracy == 1 / 3 and report.oos_recall == 0.5
+
+
+def test_calibration_respects_the_budget_for_unanswerable_questions() -> None:
+    from frontline.evaluation import LabelledQuestion, Searched, calibrate
+
+    searched = [Searched(LabelledQuestion(f"q{i}", "x"), [_hit("x", 0.5 + i / 100)], 1.0)
+                for i in range(40)]
+    searched += [Searched(LabelledQuestion(f"n{i}", None), [_hit("y", 0.6 + i / 100)], 1.0)
+                 for i in range(10)]
+    thresholds, report = calibrate(searched, max_unanswerable_answered=0.0, clarify=False)
+    assert report.unanswerable_answered == 0.0
+    assert thresholds.answer > 0.69 and report.answered_correct > 0
+
+
+def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    questions = tmp_path / "q.yml"
+    questions.write_text(
+        '- {question: "I cannot remember my password", expected: reset-password, split: dev}\n'
+        '- {question: "can I get my money back for the annual plan", expected: refund-policy,'
+        ' split: dev}\n'
+        '- {question: "what is the capital of Peru", expected: none, split: dev}\n'
+        '- {question: "does the app work on a plane", expected: mobile-offline, split: test}\n'
+        '- {question: "recommend a pizza place", expected: none, split: test}\n'
+    )
+    env = {**os.environ, "FRONTLINE_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "frontline.cli", "eval", "--kb", str(small_kb), "--questions",
+         str(questions), "--calibrate", "--split", "test", "--json"],
+        capture_output=True, text=True, env=env, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    for key in ("answered_correct", "wrong_answer", "abstain", "clarify", "recall_at_1",
+                "recall_at_3", "recall_at_5", "mrr", "p95_ms"):
+        assert 0 <= report[key] <= (1 if key != "p95_ms" else 10_000), key
+    assert set(report["modes"]) == {"dense", "lexical", "hybrid"}
+    assert report["questions"] == 2 and report["recall_at_1"] == 1.0
+    assert list((tmp_path / "data" / "eval").glob("*.json"))
+    assert not (tmp_path / "data" / "calibration.json").exists()  # not the product's KB
+
+
+def test_intent_datasets_in_faq_mode(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from frontline import datasets
+    from frontline.decision import Thresholds
+    from frontline.evaluation import score, search_all
+    from indexer import build_index
+
+    root = tmp_path / "benchmarks"
+    (root / "clinc150").mkdir(parents=True)
+    real = json.loads((REPO.parent / "shared/benchmarks/clinc150/data_full.json").read_text()) \
+        if (REPO.parent / "shared/benchmarks/clinc150/data_full.json").exists() else None
+    intents = ("balance", "freeze_account", "weather")
+    if real is not None:
+        def pick(split: str, n: int) -> list[list[str]]:
+            return [r for i in intents for r in [r for r in real[split] if r[1] == i][:n]]
+        data = {"train": pick("train", 20), "val": pick("val", 3), "test": pick("test", 5),
+                "oos_train": [], "oos_val": real["oos_val"][:3], "oos_test": real["oos_test"][:5]}
+    else:  # outside this workplace: a tiny set in the same format
+        data = {"train": [["what is my balance", "balance"], ["freeze my card", "freeze_account"],
+                          ["is it raining", "weather"]],
+                "val": [["how much money do I have", "balance"]],
+                "test": [["lock my account", "freeze_account"], ["forecast today", "weather"]],
+                "oos_train": [], "oos_val": [["tell me a joke", "oos"]],
+                "oos_test": [["who won the game", "oos"]]}
+    (root / "clinc150" / "data_full.json").write_text(json.dumps(data))
+    dataset = datasets.load("clinc150", root)
+    assert set(dataset.train) == set(intents) and dataset.has_oos
+    kb = datasets.write_kb(dataset.train, tmp_path / "kb")
+    build_index(kb, tmp_path / "index", real_embedder)
+    searched = search_all(Retriever(tmp_path / "index", real_embedder), dataset.test)
+    report = score(searched, Thresholds(0.5, 0.5, 0.0), intent_set=True)
+    assert report.in_scope_accuracy is not None and report.in_scope_accuracy >= 0.8
+    assert report.oos_recall is not None
+
+
+def test_settings_read_calibrated_thresholds_unless_set(tmp_path: Path) -> None:
+    import json
+
+    from frontline.settings import Settings
+
+    (tmp_path / "calibration.json").write_text(json.dumps(
+        {"answer_threshold": 0.81, "clarify_threshold": 0.33, "clarify_margin": 0.03}))
+    calibrated = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    assert (calibrated.answer_threshold, calibrated.clarify_threshold) == (0.81, 0.33)
+    explicit = Settings(_env_file=None, data_dir=tmp_path, answer_threshold=0.9)  # type: ignore[call-arg]
+    assert (explicit.answer_threshold, explicit.clarify_margin) == (0.9, 0.03)
