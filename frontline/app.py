@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from starlette.concurrency import run_in_threadpool
@@ -93,6 +94,7 @@ def create_app(
     app.state.chat_proxy = ChatProxy(rasa, services.conversations, services.tickets,
                                      services.events)
     app.state.chat_rate_limit = SessionRateLimit(settings.chat_rate_limit)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"], max_age=600,

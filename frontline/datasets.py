@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,16 @@ def load(name: str, root: Path) -> IntentDataset:
     raise ValueError(f"unknown dataset {name!r} (expected one of {DATASETS})")
 
 
+def article_id(intent: str) -> str:
+    """Intent names become article ids: lower case, only the characters ids allow
+    (BANKING77 has names like ``Refund_not_showing_up`` and ``reverted_card_payment?``)."""
+    return re.sub(r"[^a-z0-9._-]", "", intent.strip().lower())
+
+
 def _questions(rows: list[list[str]], split: str) -> list[LabelledQuestion]:
     return [
-        LabelledQuestion(text, None if intent == "oos" else intent, split) for text, intent in rows
+        LabelledQuestion(text, None if intent == "oos" else article_id(intent), split)
+        for text, intent in rows
     ]
 
 
@@ -89,13 +97,13 @@ def write_kb(train: dict[str, list[str]], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for intent, texts in sorted(train.items()):
         front = {
-            "id": intent,
+            "id": article_id(intent),
             "title": intent.replace("_", " ").capitalize(),
             "audience": "public",
             "questions": list(dict.fromkeys(t.strip() for t in texts if t.strip())),
         }
         body = f"Answer for the intent **{intent}**."
-        (folder / f"{intent}.md").write_text(
+        (folder / f"{article_id(intent)}.md").write_text(
             "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n"
             + body + "\n"
         )

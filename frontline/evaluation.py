@@ -225,16 +225,17 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
     candidates = sorted({-1.0, *scores[:: max(1, len(scores) // 60)], 1.01})
     best: tuple[tuple[float, float, float], Thresholds, EvalReport] | None = None
     for answer in candidates:
-        for margin in (0.0, 0.01, 0.02, 0.04):
+        for margin in (0.0, 0.01, 0.02, 0.04) if clarify else (-1.0,):
             floors = [c for c in candidates[::3] if c <= answer] if clarify else [answer]
             for floor in floors:
-                thresholds = Thresholds(answer, floor, margin if clarify else 0.0)
+                # Without clarify, no runner-up makes the answer ambiguous (margin -1).
+                thresholds = Thresholds(answer, floor, margin if clarify else -1.0)
                 report = score(searched, thresholds)
                 if report.unanswerable_answered > max_unanswerable_answered:
                     continue
                 answerable = report.answerable or 1
                 answered_ok = report.answered_correct * report.questions / answerable
-                declined = (report.abstain_unanswerable if report.unanswerable else 0.0)
+                declined = report.abstain_unanswerable if report.unanswerable and clarify else 0.0
                 key = (answered_ok + report.covered + declined, -report.wrong_answer, 0.0)
                 if best is None or key > best[0]:
                     best = (key, thresholds, report)

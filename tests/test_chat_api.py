@@ -181,3 +181,26 @@ def test_widget_script_and_demo_page_are_served(client: TestClient) -> None:
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     page = client.get("/")
     assert page.status_code == 200 and 'src="/widget.js"' in page.text
+
+
+def test_a_retried_send_is_answered_again_not_stored_twice(client: TestClient) -> None:
+    body = {"session_id": "session-retry", "message": "my export is stuck",
+            "client_id": "web-msg-1"}
+    first = client.post("/chat", json=body).json()["messages"]
+    again = client.post("/chat", json=body).json()["messages"]
+    assert again == first
+    history = client.get("/chat/history", params={"session_id": "session-retry"}).json()
+    assert [m["sender"] for m in history["messages"]] == ["customer", "bot"]
+
+
+def test_history_names_the_rep(client: TestClient) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.conversations.add("session-author", "rep", "Hi", data={"author": "Maria"})
+    (message,) = client.get("/chat/history",
+                            params={"session_id": "session-author"}).json()["messages"]
+    assert (message["sender"], message["author"]) == ("rep", "Maria")
+
+
+def test_widget_script_is_compressed(client: TestClient) -> None:
+    script = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers.get("content-encoding") == "gzip"

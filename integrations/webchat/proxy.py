@@ -49,7 +49,15 @@ class RasaClient:
 
     def __init__(self, base_url: str, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
-        self.client = httpx.AsyncClient(timeout=timeout)
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """One pooled client, (re)opened on demand: an app restarted after shutdown works."""
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        return self._client
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         try:
@@ -58,18 +66,19 @@ class RasaClient:
             )
             response.raise_for_status()
             return list(response.json() or [])
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, RuntimeError) as exc:
             raise AssistantUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def ping(self) -> bool:
         try:
             response = await self.client.get(f"{self.base_url}/", timeout=2.0)
             return response.status_code == 200
-        except httpx.HTTPError:
+        except (httpx.HTTPError, RuntimeError):
             return False
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def from_rasa(items: list[dict[str, Any]]) -> list[OutMessage]:
@@ -103,19 +112,27 @@ class ChatProxy:
         self.tickets = tickets
         self.events = events
 
-    async def handle(self, session_id: str, text: str,
-                     shown: str | None = None) -> list[OutMessage]:
+    async def handle(self, session_id: str, text: str, shown: str | None = None,
+                     client_id: str | None = None) -> list[OutMessage]:
         """Forward ``text`` (typed words or a button payload); ``shown`` is what the customer
-        saw themselves say (a button's title), which is what the conversation records."""
+        saw themselves say (a button's title), which is what the conversation records. A
+        ``client_id`` seen before in this session is a retry whose reply was lost: the replies
+        recorded after it are returned again and nothing is stored or forwarded twice."""
+        if client_id:
+            replayed = await run_in_threadpool(self._replay, session_id, client_id)
+            if replayed is not None:
+                return replayed
         said = shown.strip() if shown and shown.strip() else text
-        data = {"payload": text} if said != text else None
+        data: dict[str, Any] = {"payload": text} if said != text else {}
+        if client_id:
+            data["client_id"] = client_id
         handoff = await run_in_threadpool(self.conversations.handoff_ticket, session_id)
         if handoff is not None:
             await run_in_threadpool(self.conversations.add, session_id, CUSTOMER, said,
-                                    ticket_id=handoff, data=data, masked=True)
+                                    ticket_id=handoff, data=data or None, masked=True)
             return [OutMessage(text="Sent to our support team — they'll reply here.")]
         kept = await run_in_threadpool(
-            self.conversations.add, session_id, CUSTOMER, said, data=data, masked=True
+            self.conversations.add, session_id, CUSTOMER, said, data=data or None, masked=True
         )
         try:
             replies = from_rasa(await self.rasa.send(session_id, text))
@@ -128,6 +145,22 @@ class ChatProxy:
                 data={"buttons": reply.buttons, "links": reply.links},
             )
         return replies
+
+    def _replay(self, session_id: str, client_id: str) -> list[OutMessage] | None:
+        messages = self.conversations.messages(session_id)
+        for i, message in enumerate(messages):
+            if message.sender == CUSTOMER and (message.data or {}).get("client_id") == client_id:
+                replies = []
+                for later in messages[i + 1:]:
+                    if later.sender == CUSTOMER:
+                        break
+                    if later.sender == BOT:
+                        replies.append(OutMessage(
+                            text=later.text, buttons=(later.data or {}).get("buttons", []),
+                            links=(later.data or {}).get("links", []),
+                        ))
+                return replies
+        return None
 
     def _unavailable(self, session_id: str, message_id: int, text: str) -> list[OutMessage]:
         self.conversations.mark_undelivered(message_id)

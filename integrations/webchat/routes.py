@@ -37,6 +37,10 @@ class ChatRequest(BaseModel):
         None, max_length=300, description="A clicked button's title: shown in the "
         "conversation instead of its payload."
     )
+    client_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="Chosen by the widget per "
+        "message: a retry with the same id is answered again, not stored twice."
+    )
 
 
 class Button(BaseModel):
@@ -62,6 +66,7 @@ class ChatResponse(BaseModel):
 class HistoryMessage(ChatMessage):
     id: int
     sender: str  # customer | bot | rep
+    author: str | None = None  # the rep's name, for support-team messages
     at: str
 
 
@@ -85,7 +90,8 @@ async def chat(body: ChatRequest, request: Request, settings: SettingsDep) -> Ch
         raise MessageTooLong(
             f"the message is {len(text)} characters; the limit is {settings.chat_max_chars}"
         )
-    replies = await get_proxy(request).handle(body.session_id, text, shown=body.title)
+    replies = await get_proxy(request).handle(body.session_id, text, shown=body.title,
+                                              client_id=body.client_id)
     return ChatResponse(messages=[ChatMessage(**r.as_dict()) for r in replies])
 
 
@@ -104,6 +110,7 @@ async def history(
     return HistoryResponse(session_id=session_id, messages=[
         HistoryMessage(
             id=m.id, sender=m.sender, text=m.text, at=m.created_at.isoformat(),
+            author=(m.data or {}).get("author") if m.sender == "rep" else None,
             buttons=(m.data or {}).get("buttons", []), links=(m.data or {}).get("links", []),
         )
         for m in rows
