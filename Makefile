@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench eval eval-clinc150 eval-banking77 lock clean
+.PHONY: help setup run index serve train test test-deps lint bench eval eval-clinc150 eval-banking77 screenshots lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -93,6 +93,9 @@ eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (seve
 
 eval-banking77: setup ## BANKING77 in FAQ mode: calibrate on held-out train, score test
 	$(VENV)/bin/frontline eval --dataset banking77 --calibrate --split test
+
+screenshots: setup test-deps ## Regenerate docs/widget-*.png with the browser tests
+	FRONTLINE_SCREENSHOTS=$(CURDIR)/docs $(VENV)/bin/pytest -q tests/e2e/test_widget.py
 
 lock: ## Re-resolve requirements/*.in into the lock files (needs the registry)
 	rm -rf /tmp/frontline-lock && $(PYTHON311) -m venv /tmp/frontline-lock
