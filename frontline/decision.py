@@ -39,16 +39,16 @@ def decide(hits: Sequence[Hit], thresholds: Thresholds) -> Decision:
     it; ``clarify`` with the close hits (or with the hits above ``clarify`` when the best one is
     not sure enough); ``abstain`` when nothing reaches ``clarify``."""
     hits = list(hits)
-    if not hits or hits[0].score < thresholds.clarify:
+    if not hits or hits[0].certainty < thresholds.clarify:
         return Decision("abstain", hits)
-    top = hits[0].score
+    top = hits[0].certainty
     if top >= thresholds.answer:
         close = [
             h for h in hits[1 : thresholds.max_options]
-            if top - h.score <= thresholds.margin
+            if top - h.certainty <= thresholds.margin
         ]
         if not close:
             return Decision("answer", hits, [hits[0]])
         return Decision("clarify", hits, [hits[0], *close])
-    options = [h for h in hits[: thresholds.max_options] if h.score >= thresholds.clarify]
+    options = [h for h in hits[: thresholds.max_options] if h.certainty >= thresholds.clarify]
     return Decision("clarify", hits, options)

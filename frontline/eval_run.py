@@ -112,10 +112,15 @@ def evaluate(
 
         default = Thresholds(settings.answer_threshold, settings.clarify_threshold,
                              settings.clarify_margin)
-        run = EvalRun(name=name, split=split, shipped_mode=settings.retrieval_mode,
+        shipped = settings.retrieval_mode + ("+classifier" if settings.use_classifier else "")
+        run = EvalRun(name=name, split=split, shipped_mode=shipped,
                       thresholds={}, reports={}, index_seconds=index_seconds)
-        for mode in modes:
-            retriever = Retriever(scratch / "index", embedder, mode=mode)  # type: ignore[arg-type]
+        variants = [(m, m, False) for m in modes]
+        if settings.use_classifier:
+            variants.append((shipped, settings.retrieval_mode, True))
+        for mode, retrieval, with_classifier in variants:
+            retriever = Retriever(scratch / "index", embedder, mode=retrieval,  # type: ignore[arg-type]
+                                  use_classifier=with_classifier)
             retriever.search("warm up", "public", 1)
             thresholds = default
             if do_calibrate:

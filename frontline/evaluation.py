@@ -221,7 +221,7 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
     wrong answers on ties — while answering at most ``max_unanswerable_answered`` of the
     unanswerable ones. With ``clarify=False`` the clarify band is closed (intent benchmarks
     count only answers)."""
-    scores = sorted({round(h.score, 3) for s in searched for h in s.hits[:1]})
+    scores = sorted({round(h.certainty, 3) for s in searched for h in s.hits[:1]})
     candidates = sorted({-1.0, *scores[:: max(1, len(scores) // 60)], 1.01})
     best: tuple[tuple[float, float, float], Thresholds, EvalReport] | None = None
     for answer in candidates:

@@ -43,7 +43,8 @@ class KnowledgeBase:
             threads=settings.embedding_threads,
         )
         self.retriever = Retriever(
-            settings.index_dir, self.embedder, mode=settings.retrieval_mode
+            settings.index_dir, self.embedder, mode=settings.retrieval_mode,
+            use_classifier=settings.use_classifier,
         )
 
     def warm(self) -> None:

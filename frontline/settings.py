@@ -49,11 +49,15 @@ class Settings(BaseSettings):
     index_keep_versions: int = Field(3, ge=1, le=50)
 
     # Answer decision (see ARCHITECTURE.md, "Answer decision"); calibrated by `frontline eval`.
-    # Starting values measured on the sample KB's dev questions (README, "Answer decision").
-    answer_threshold: float = Field(0.72, ge=-1.0, le=1.0)
-    clarify_threshold: float = Field(0.45, ge=-1.0, le=1.0)
-    clarify_margin: float = Field(0.02, ge=0.0, le=1.0)
+    # Calibrated on the sample KB's dev questions (`frontline eval --calibrate`); they compare
+    # with the article classifier's probability (README, "Answer decision thresholds").
+    answer_threshold: float = Field(0.52, ge=-1.0, le=1.0)
+    clarify_threshold: float = Field(0.13, ge=-1.0, le=1.0)
+    clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    use_classifier: bool = Field(
+        True, description="Rank and score with the article classifier trained at index time."
+    )
     search_default_k: int = Field(5, ge=1, le=50)
     search_max_k: int = Field(50, ge=1, le=500)
     query_max_chars: int = Field(1000, ge=10, le=100_000)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import store
+from indexer import classifier, store
 from indexer.articles import Article, ArticleError, load_articles
 from indexer.chunking import Chunk, chunk
 from indexer.embedding import Embedder
@@ -279,8 +279,16 @@ def _write_version(
             dense.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
         conn.commit()
         total_chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        examples = conn.execute(
+            "SELECT id, article_id FROM chunks WHERE kind IN ('title', 'question') ORDER BY id"
+        ).fetchall()
     finally:
         conn.close()
+    if examples:
+        matrix = np.vstack([dense.reconstruct(int(r[0])) for r in examples])
+        model = classifier.train(matrix, [r[1] for r in examples])
+        if model is not None:
+            model.save(folder)
     if dense.ntotal != total_chunks:  # pragma: no cover - a bug, never a user error
         raise RuntimeError(f"index mismatch: {dense.ntotal} vectors for {total_chunks} chunks")
     faiss.write_index(dense, str(folder / "dense.faiss"))

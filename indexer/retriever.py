@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from indexer import store
+from indexer.classifier import ArticleClassifier
 from indexer.embedding import Embedder
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,13 @@ class Hit:
     score: float  # cosine similarity of the best-matching entry (dense), in [-1, 1]
     matched: str  # which entry matched best: "title", "question" or "section"
     lexical_score: float = 0.0  # BM25 (higher is better), 0 when no lexical match
+    confidence: float | None = None  # the article classifier's probability, when it ran
+
+    @property
+    def certainty(self) -> float:
+        """What the answer decision compares with its thresholds: the classifier's
+        probability when the index has a classifier, else the cosine score."""
+        return self.score if self.confidence is None else self.confidence
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -108,6 +116,11 @@ class IndexVersion:
             [rowid for rowid, e in self.entries.items() if e.audience == "public"], dtype=np.int64
         )
         self.public_count = len(public_ids)
+        self.classifier = ArticleClassifier.load(folder)
+        self.public_classes = (
+            np.asarray([self.articles[c]["audience"] == "public" for c in self.classifier.classes])
+            if self.classifier is not None else None
+        )
         self._public_params = faiss.SearchParameters(  # type: ignore[call-arg]
             sel=faiss.IDSelectorBatch(public_ids)
         )
@@ -179,6 +192,7 @@ class Retriever:
         *,
         mode: Mode = "hybrid",
         candidates: int = 50,
+        use_classifier: bool = True,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
@@ -186,6 +200,7 @@ class Retriever:
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
+        self.use_classifier = use_classifier and mode != "lexical"
         self._version: IndexVersion | None = None
         self._pointer_stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
@@ -293,6 +308,23 @@ class Retriever:
                     fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
             order = sorted(fused, key=lambda a: -fused[a])
 
+        confidence: dict[str, float] = {}
+        if self.use_classifier and version.classifier is not None:
+            # The classifier's ranking is fused with retrieval's (reciprocal ranks), so body
+            # text the classifier never saw still counts; its probability is the confidence.
+            allowed = version.public_classes if audience == "public" else None
+            probs = version.classifier.probabilities(vector, allowed)
+            top = np.argsort(-probs)[: self.candidates]
+            confidence = {str(version.classifier.classes[i]): float(probs[i]) for i in top
+                          if probs[i] > 0}
+            fused_again: dict[str, float] = {}
+            for ranking in (order, sorted(confidence, key=lambda a: -confidence[a])):
+                for rank, article_id in enumerate(ranking):
+                    fused_again[article_id] = (
+                        fused_again.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                    )
+            order = sorted(fused_again, key=lambda a: -fused_again[a])
+
         hits = []
         for article_id in order[:k]:
             article = version.articles[article_id]
@@ -318,6 +350,7 @@ class Retriever:
                     score=round(score, 4),
                     matched=matched,
                     lexical_score=round(best_lexical.get(article_id, 0.0), 4),
+                    confidence=round(confidence.get(article_id, 0.0), 4) if confidence else None,
                 )
             )
         return hits

@@ -113,7 +113,8 @@ def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> 
     for key in ("answered_correct", "wrong_answer", "abstain", "clarify", "recall_at_1",
                 "recall_at_3", "recall_at_5", "mrr", "p95_ms"):
         assert 0 <= report[key] <= (1 if key != "p95_ms" else 10_000), key
-    assert set(report["modes"]) == {"dense", "lexical", "hybrid"}
+    assert set(report["modes"]) == {"dense", "lexical", "hybrid", "hybrid+classifier"}
+    assert report["mode"] == "hybrid+classifier"
     assert report["questions"] == 2 and report["recall_at_1"] == 1.0
     assert list((tmp_path / "data" / "eval").glob("*.json"))
     assert not (tmp_path / "data" / "calibration.json").exists()  # not the product's KB

@@ -114,3 +114,23 @@ def test_one_writer_at_a_time(small_kb: Path, tmp_path: Path, embedder) -> None:
     index = tmp_path / "index"
     with store.writer_lock(index), pytest.raises(IndexLocked, match="another reindex"):
         build(small_kb, index, embedder)
+
+
+def test_an_article_classifier_is_trained_and_respects_the_audience(
+    small_kb: Path, tmp_path: Path, embedder: CountingEmbedder
+) -> None:
+    from indexer.classifier import ArticleClassifier
+
+    index = tmp_path / "index"
+    summary = build(small_kb, index, embedder)
+    model = ArticleClassifier.load(store.version_path(index, summary.version))
+    assert model is not None and set(model.classes) == {
+        "reset-password", "refund-policy", "mobile-offline", "refund-exceptions"}
+    retriever = Retriever(index, embedder)
+    public = retriever.search("customer wants refund after 14 days", "public", 10)
+    assert "refund-exceptions" not in [h.article_id for h in public]
+    assert all(h.confidence is not None and 0 <= h.confidence <= 1 for h in public)
+    internal = retriever.search("customer wants refund after 14 days", "internal", 1)[0]
+    assert internal.article_id == "refund-exceptions" and internal.confidence > 0.3
+    baseline = Retriever(index, embedder, use_classifier=False).search("refund", "public", 3)
+    assert all(h.confidence is None and h.certainty == h.score for h in baseline)

@@ -74,7 +74,8 @@ def choose_article_payload(article_id: str) -> str:
 
 
 def hits_for_event(hits: list[Hit], limit: int = 5) -> list[dict[str, Any]]:
-    return [{"article_id": h.article_id, "score": h.score} for h in hits[:limit]]
+    return [{"article_id": h.article_id, "score": h.score, "certainty": h.certainty}
+            for h in hits[:limit]]
 
 
 def last_decision(events: EventLog, session_id: str) -> Any | None:

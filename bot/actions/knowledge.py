@@ -139,10 +139,9 @@ class ActionKBFeedback(FrontlineAction):
                                    article_id=article, deflected=False)
         previous = last_decision(services.events, session_id)
         if state == "answered" and previous is not None:
-            floor = services.settings.clarify_threshold
-            candidates = [
-                h for h in previous.hits if h["article_id"] not in shown and h["score"] >= floor
-            ]
+            # The next-best article is offered once, whatever its score: the customer has
+            # just told us the best one did not help.
+            candidates = [h for h in previous.hits if h["article_id"] not in shown]
             for candidate in candidates:
                 try:
                     hit = services.knowledge.article(
