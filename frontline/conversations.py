@@ -29,13 +29,6 @@ class Conversations:
             chat.handoff_active = True
             chat.updated_at = datetime.now(UTC)
 
-    def end_handoff(self, session_id: str) -> None:
-        with self.db.session() as session:
-            chat = session.get(ChatSession, session_id)
-            if chat is not None:
-                chat.handoff_active = False
-                chat.updated_at = datetime.now(UTC)
-
     def handoff_ticket(self, session_id: str) -> int | None:
         """Ticket id of the open handoff for this conversation, or None if the bot has it."""
         with self.db.session() as session:

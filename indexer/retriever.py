@@ -17,7 +17,6 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -261,17 +260,6 @@ class Retriever:
             return []
         vector = self.embedder.embed([query])[0]
         return self.rank(version, query, vector, audience, k)
-
-    def search_many(
-        self, queries: Sequence[str], audience: Audience = "public", k: int = 5
-    ) -> list[list[Hit]]:
-        """``search`` for many queries, embedding them in batches (for evaluation)."""
-        version = self.current()
-        vectors = self.embedder.embed(list(queries))
-        return [
-            self.rank(version, q, v, audience, k)
-            for q, v in zip(queries, vectors, strict=True)
-        ]
 
     def rank(
         self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int
