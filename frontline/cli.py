@@ -124,11 +124,12 @@ def eval_command(
         "../shared/benchmarks"),
     split: Annotated[str, typer.Option(help="Split to score: dev (validation) or test.")] = "dev",
     calibrate: Annotated[bool, typer.Option(
-        "--calibrate", help="Choose thresholds on the validation split first (and, for the "
-        "product's KB, save them to <data dir>/calibration.json).")] = False,
+        "--calibrate", help="Choose each configuration's thresholds, and the best "
+        "configuration, on the validation split first (for the product's KB, saved to "
+        "<data dir>/calibration.json).")] = False,
     max_unanswerable_answered: Annotated[float | None, typer.Option(
         help="Calibration budget: the share of unanswerable questions that may be answered "
-        "(default 0.02 for a KB, 0.25 for CLINC150).")] = None,
+        "(default 0.02 for a KB, 0.20 for CLINC150).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")] = False,
 ) -> None:
     """Measure answers, wrong answers, abstentions, clarifications, Recall@k, MRR and latency."""
@@ -156,20 +157,20 @@ def eval_command(
     _print_eval(run)
     typer.echo(f"report: {path}")
     if product:
-        typer.echo(f"thresholds saved to {settings.data_dir / 'calibration.json'}")
+        typer.echo(f"ranking and thresholds saved to {settings.data_dir / 'calibration.json'}")
 
 
 def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
     table = Table(title=f"{run.name} — {run.split} split ({run.seconds:.0f} s)")
     columns = ["mode", "answered ✓", "wrong", "abstain", "clarify", "covered", "R@1", "R@3",
                "R@5", "MRR", "p95 ms"]
-    intent = run.reports[run.shipped_mode].in_scope_accuracy is not None
+    intent = run.reports[run.chosen].in_scope_accuracy is not None
     if intent:
         columns += ["in-scope acc", "OOS recall"]
     for column in columns:
         table.add_column(column, justify="right")
     for mode, r in run.reports.items():
-        row = [mode + (" (shipped)" if mode == run.shipped_mode else "")]
+        row = [mode + (" (chosen)" if mode == run.chosen else "")]
         row += [f"{v:.3f}" for v in (r.answered_correct, r.wrong_answer, r.abstain, r.clarify,
                                      r.covered, r.recall_at_1, r.recall_at_3, r.recall_at_5,
                                      r.mrr)]
@@ -179,10 +180,8 @@ def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
                     "—" if r.oos_recall is None else f"{r.oos_recall:.3f}"]
         table.add_row(*row)
     Console(width=160).print(table)
-    best = max(run.reports, key=lambda m: (run.reports[m].answered_correct
-                                           + run.reports[m].covered))
-    typer.echo(f"best on this split: {best}; shipped: {run.shipped_mode}; thresholds "
-               f"{run.thresholds[run.shipped_mode]}")
+    typer.echo(f"chosen (by {run.chosen_by}): {run.chosen}; thresholds "
+               f"{run.thresholds[run.chosen]}")
 
 
 @app.command()

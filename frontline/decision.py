@@ -36,8 +36,10 @@ class Decision:
 
 def decide(hits: Sequence[Hit], thresholds: Thresholds) -> Decision:
     """``answer`` when the best hit clears ``answer`` and no other hit is within ``margin`` of
-    it; ``clarify`` with the close hits (or with the hits above ``clarify`` when the best one is
-    not sure enough); ``abstain`` when nothing reaches ``clarify``."""
+    it; ``clarify`` with the close hits, or — when the best hit clears only ``clarify`` — with
+    the top ``max_options`` hits in ranking order (the ranking fuses evidence a single hit's
+    certainty does not carry, e.g. a body passage the classifier never saw); ``abstain`` when
+    the best hit does not reach ``clarify``."""
     hits = list(hits)
     if not hits or hits[0].certainty < thresholds.clarify:
         return Decision("abstain", hits)
@@ -50,5 +52,4 @@ def decide(hits: Sequence[Hit], thresholds: Thresholds) -> Decision:
         if not close:
             return Decision("answer", hits, [hits[0]])
         return Decision("clarify", hits, [hits[0], *close])
-    options = [h for h in hits[: thresholds.max_options] if h.certainty >= thresholds.clarify]
-    return Decision("clarify", hits, options)
+    return Decision("clarify", hits, hits[: thresholds.max_options])

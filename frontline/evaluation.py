@@ -213,30 +213,41 @@ def score(searched: Sequence[Searched], thresholds: Thresholds,
     return report
 
 
+def objective(report: EvalReport, clarify: bool = True) -> tuple[float, ...]:
+    """What calibration maximizes, compared in order: the answerable side first — the share
+    of answerable questions answered correctly + the share covered (right article answered
+    or offered in a clarify) — then the share of unanswerable questions declined, then the
+    fewest wrong answers. With ``clarify=False`` (intent benchmarks count only answers) the
+    first part alone. Wrong answers to unanswerable questions are bounded by ``calibrate``'s
+    budget, not traded here."""
+    answered_ok = report.answered_correct * report.questions / (report.answerable or 1)
+    if not clarify:
+        return (answered_ok, -report.wrong_answer)
+    declined = report.abstain_unanswerable if report.unanswerable else 0.0
+    return (round(answered_ok + report.covered, 6), declined, -report.wrong_answer)
+
+
 def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float = 0.02,
               clarify: bool = True) -> tuple[Thresholds, EvalReport]:
-    """Choose thresholds on validation questions. Objective, each part a rate in [0, 1]: the
-    share of answerable questions answered correctly + the share covered (right article
-    answered or offered in a clarify) + the share of unanswerable ones abstained on; fewest
-    wrong answers on ties — while answering at most ``max_unanswerable_answered`` of the
-    unanswerable ones. With ``clarify=False`` the clarify band is closed (intent benchmarks
-    count only answers)."""
-    scores = sorted({round(h.certainty, 3) for s in searched for h in s.hits[:1]})
-    candidates = sorted({-1.0, *scores[:: max(1, len(scores) // 60)], 1.01})
-    best: tuple[tuple[float, float, float], Thresholds, EvalReport] | None = None
+    """Choose the thresholds with the best ``objective`` on validation questions while
+    answering at most ``max_unanswerable_answered`` of the unanswerable ones. With
+    ``clarify=False`` the clarify band is closed."""
+    scores = sorted({round(h.certainty, 4) for s in searched for h in s.hits[:1]})
+    points = scores[:: max(1, len(scores) // 60)]
+    # Thresholds halfway between observed scores: the widest margin on both sides.
+    candidates = sorted({-1.0, *(round((a + b) / 2, 4) for a, b in zip(points, points[1:],
+                                                                      strict=False)), 1.01})
+    best: tuple[tuple[float, ...], Thresholds, EvalReport] | None = None
     for answer in candidates:
         for margin in (0.0, 0.01, 0.02, 0.04) if clarify else (-1.0,):
-            floors = [c for c in candidates[::3] if c <= answer] if clarify else [answer]
+            floors = [c for c in candidates if c <= answer] if clarify else [answer]
             for floor in floors:
                 # Without clarify, no runner-up makes the answer ambiguous (margin -1).
                 thresholds = Thresholds(answer, floor, margin if clarify else -1.0)
                 report = score(searched, thresholds)
                 if report.unanswerable_answered > max_unanswerable_answered:
                     continue
-                answerable = report.answerable or 1
-                answered_ok = report.answered_correct * report.questions / answerable
-                declined = report.abstain_unanswerable if report.unanswerable and clarify else 0.0
-                key = (answered_ok + report.covered + declined, -report.wrong_answer, 0.0)
+                key = objective(report, clarify)
                 if best is None or key > best[0]:
                     best = (key, thresholds, report)
     if best is None:  # pragma: no cover - answer=1.01 answers nothing, so it always fits

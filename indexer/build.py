@@ -57,7 +57,8 @@ class _Written:
 
 
 def _signature(articles: list[Article], kb_dir: Path) -> str:
-    digest = hashlib.sha256()
+    """What a version was built from; a new classifier format makes every old version stale."""
+    digest = hashlib.sha256(f"classifier {classifier.FORMAT}\n".encode())
     for a in sorted(articles, key=lambda a: a.id):
         digest.update(f"{a.id}\0{a.content_hash}\0{_rel(a.path, kb_dir)}\n".encode())
     return digest.hexdigest()
@@ -280,13 +281,14 @@ def _write_version(
         conn.commit()
         total_chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         examples = conn.execute(
-            "SELECT id, article_id FROM chunks WHERE kind IN ('title', 'question') ORDER BY id"
+            "SELECT id, article_id, text FROM chunks WHERE kind IN ('title', 'question') "
+            "ORDER BY id"
         ).fetchall()
     finally:
         conn.close()
     if examples:
         matrix = np.vstack([dense.reconstruct(int(r[0])) for r in examples])
-        model = classifier.train(matrix, [r[1] for r in examples])
+        model = classifier.train(matrix, [r[2] for r in examples], [r[1] for r in examples])
         if model is not None:
             model.save(folder)
     if dense.ntotal != total_chunks:  # pragma: no cover - a bug, never a user error

@@ -1,15 +1,19 @@
-"""A light classifier over question embeddings: which article does a query belong to?
+"""A light classifier over questions: which article does a query belong to?
 
-Trained at index time (seconds) on the embeddings of every article's title and ``questions:``,
-so each article is a class. Its probability is a calibrated confidence for the answer decision
-and its ranking beats nearest-question retrieval where articles have example questions
-(CLINC150 validation: 96.0 % vs 89.4 % top-1). Stored as plain arrays (no pickle).
+Trained at index time on every article's title and ``questions:`` — each article is a class —
+with two kinds of features side by side: the sentence embedding (meaning) and TF-IDF of words
+and word pairs (the exact terms a domain uses: "top up" vs "transfer" in banking). The
+embedding alone reached 96.0 % top-1 on CLINC150 validation and 93.5 % on the BANKING77
+held-out part; with TF-IDF beside it 97.0 % and 93.9 %. Its probability is the answer
+decision's confidence. Stored as plain arrays (no pickle).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +21,46 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 FILE = "classifier.npz"
+FORMAT = 2  # part of the index signature: a version with an older classifier is rebuilt
 MAX_CLASSES = 2000  # beyond this, training memory and time grow past "seconds"
-C = 10.0  # inverse regularization, chosen on CLINC150 validation (1, 10, 50 tried)
+C = 10.0  # inverse regularization, chosen on CLINC150 validation (1, 10, 100 tried)
+NGRAMS = (1, 2)
+TFIDF_WEIGHT = 1.0  # of the TF-IDF block next to the unit-length embedding (0.5, 1 tried)
+MAX_WEIGHTS = 20_000_000  # classes × features, bounds the file and memory (80 MB)
+MAX_TERMS = 30_000
 
 
 @dataclass(frozen=True)
 class ArticleClassifier:
     classes: np.ndarray  # article ids, shape (n,)
-    coef: np.ndarray  # (n, dim) float32
+    coef: np.ndarray  # (n, dim + terms) float32: embedding weights, then term weights
     intercept: np.ndarray  # (n,) float32
+    terms: np.ndarray  # TF-IDF vocabulary, shape (terms,); empty when no text features
+    idf: np.ndarray  # (terms,) float32
 
-    def probabilities(self, vector: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    @cached_property
+    def _vectorizer(self):  # type: ignore[no-untyped-def]
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(ngram_range=NGRAMS, sublinear_tf=True,
+                                     vocabulary=[str(t) for t in self.terms])
+        vectorizer.idf_ = self.idf
+        return vectorizer
+
+    def logits(self, vector: np.ndarray, text: str) -> np.ndarray:
+        dim = vector.shape[0]
+        logits = self.coef[:, :dim] @ vector + self.intercept
+        if len(self.terms):
+            row = self._vectorizer.transform([text])
+            if row.nnz:
+                logits += (self.coef[:, dim + row.indices] @ row.data) * TFIDF_WEIGHT
+        return logits
+
+    def probabilities(
+        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
         """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0."""
-        logits = self.coef @ vector + self.intercept
+        logits = self.logits(vector, text)
         if allowed is not None:
             logits = np.where(allowed, logits, -np.inf)
         logits = logits - logits.max()
@@ -37,7 +68,8 @@ class ArticleClassifier:
         return exp / exp.sum()
 
     def save(self, folder: Path) -> None:
-        np.savez(folder / FILE, classes=self.classes, coef=self.coef, intercept=self.intercept)
+        np.savez(folder / FILE, classes=self.classes, coef=self.coef,
+                 intercept=self.intercept, terms=self.terms, idf=self.idf)
 
     @classmethod
     def load(cls, folder: Path) -> ArticleClassifier | None:
@@ -45,24 +77,40 @@ class ArticleClassifier:
         if not path.exists():
             return None
         with np.load(path, allow_pickle=False) as data:
-            return cls(data["classes"], data["coef"], data["intercept"])
+            return cls(data["classes"], data["coef"], data["intercept"], data["terms"],
+                       data["idf"])
 
 
-def train(vectors: np.ndarray, labels: list[str]) -> ArticleClassifier | None:
-    """Multinomial logistic regression on (embedding, article id) pairs.
+def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
+          ) -> ArticleClassifier | None:
+    """Multinomial logistic regression on (embedding + TF-IDF of the text, article id).
 
     Returns None when there is nothing to learn (fewer than two articles) or too much for
     index time (more than ``MAX_CLASSES`` articles): retrieval scores are used then.
     """
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
     classes = sorted(set(labels))
     if not 2 <= len(classes) <= MAX_CLASSES:
         return None
-    from sklearn.linear_model import LogisticRegression
-
+    max_terms = min(MAX_TERMS, MAX_WEIGHTS // len(classes))
+    vectorizer = TfidfVectorizer(ngram_range=NGRAMS, sublinear_tf=True, max_features=max_terms)
+    try:
+        words = vectorizer.fit_transform(texts) * TFIDF_WEIGHT
+        terms = np.asarray(vectorizer.get_feature_names_out(), dtype=str)
+        idf = vectorizer.idf_.astype(np.float32)
+    except ValueError:  # no word of two or more letters anywhere: embeddings only
+        words, terms, idf = None, np.asarray([], dtype=str), np.asarray([], np.float32)
+    features = sp.hstack([sp.csr_matrix(vectors), words]).tocsr() if words is not None \
+        else vectors
     model = LogisticRegression(C=C, max_iter=1000)
-    model.fit(vectors, labels)
+    model.fit(features, list(labels))
     return ArticleClassifier(
         classes=np.asarray(model.classes_, dtype=str),
         coef=model.coef_.astype(np.float32),
         intercept=model.intercept_.astype(np.float32),
+        terms=terms,
+        idf=idf,
     )

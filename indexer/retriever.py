@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 Audience = Literal["public", "internal"]
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
+# How the article classifier (when the index has one) joins the ranking: not at all
+# ("retrieval"), reciprocal-rank fusion with retrieval ("fused": body text the classifier never
+# saw still counts), or alone ("classifier": best where articles have many example questions).
+Ranking = Literal["retrieval", "fused", "classifier"]
+RANKINGS: tuple[str, ...] = ("retrieval", "fused", "classifier")
 RRF_K = 60
 SNIPPET_CHARS = 300
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -191,15 +196,17 @@ class Retriever:
         *,
         mode: Mode = "hybrid",
         candidates: int = 50,
-        use_classifier: bool = True,
+        ranking: Ranking = "fused",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
+        if ranking not in RANKINGS:
+            raise ValueError(f"unknown ranking {ranking!r} (expected one of {RANKINGS})")
         self.index_dir = index_dir
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
-        self.use_classifier = use_classifier and mode != "lexical"
+        self.ranking = ranking
         self._version: IndexVersion | None = None
         self._pointer_stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
@@ -297,21 +304,24 @@ class Retriever:
             order = sorted(fused, key=lambda a: -fused[a])
 
         confidence: dict[str, float] = {}
-        if self.use_classifier and version.classifier is not None:
-            # The classifier's ranking is fused with retrieval's (reciprocal ranks), so body
-            # text the classifier never saw still counts; its probability is the confidence.
+        if self.ranking != "retrieval" and version.classifier is not None:
+            # The classifier's probability is the confidence in either ranking.
             allowed = version.public_classes if audience == "public" else None
-            probs = version.classifier.probabilities(vector, allowed)
+            probs = version.classifier.probabilities(vector, query, allowed)
             top = np.argsort(-probs)[: self.candidates]
             confidence = {str(version.classifier.classes[i]): float(probs[i]) for i in top
                           if probs[i] > 0}
-            fused_again: dict[str, float] = {}
-            for ranking in (order, sorted(confidence, key=lambda a: -confidence[a])):
-                for rank, article_id in enumerate(ranking):
-                    fused_again[article_id] = (
-                        fused_again.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-                    )
-            order = sorted(fused_again, key=lambda a: -fused_again[a])
+            by_classifier = sorted(confidence, key=lambda a: -confidence[a])
+            if self.ranking == "classifier":
+                order = by_classifier
+            else:
+                fused_again: dict[str, float] = {}
+                for ranking in (order, by_classifier):
+                    for rank, article_id in enumerate(ranking):
+                        fused_again[article_id] = (
+                            fused_again.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                        )
+                order = sorted(fused_again, key=lambda a: -fused_again[a])
 
         hits = []
         for article_id in order[:k]:

@@ -96,7 +96,7 @@ def test_sample_kb_is_valid_and_large_enough() -> None:
     assert len(internal) >= 8
     for article in articles:
         assert article.path.stem == article.id, article.path
-        assert 3 <= len(article.questions) <= 8, article.id
+        assert 8 <= len(article.questions) <= 20, article.id
         assert len(article.body.split()) >= 80, article.id
         if article.audience == "internal":
             assert article.url is None, f"{article.id}: internal articles have no public link"

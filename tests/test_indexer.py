@@ -132,5 +132,5 @@ def test_an_article_classifier_is_trained_and_respects_the_audience(
     assert all(h.confidence is not None and 0 <= h.confidence <= 1 for h in public)
     internal = retriever.search("customer wants refund after 14 days", "internal", 1)[0]
     assert internal.article_id == "refund-exceptions" and internal.confidence > 0.3
-    baseline = Retriever(index, embedder, use_classifier=False).search("refund", "public", 3)
+    baseline = Retriever(index, embedder, ranking="retrieval").search("refund", "public", 3)
     assert all(h.confidence is None and h.certainty == h.score for h in baseline)
