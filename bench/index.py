@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from frontline.settings import default_embedding_model
-from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles
+from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles, store
 from indexer.chunking import chunk
 
 
@@ -102,41 +102,52 @@ def generate_kb(folder: Path, n: int, seed: int = 7) -> None:
         )
 
 
-def edit_to_searchable(n: int, embedder: SentenceTransformerEmbedder) -> None:
-    work = Path(tempfile.mkdtemp(prefix="bench-large-"))
-    try:
-        kb, index = work / "kb", work / "index"
-        generate_kb(kb, n)
-        started = time.perf_counter()
-        first = build_index(kb, index, embedder)
-        print(f"generated KB: {n} articles, {first.chunks} chunks; full build "
-              f"{time.perf_counter() - started:.0f} s ({first.chunks_per_s:.0f} chunks/s)")
-        retriever = Retriever(index, embedder)
-        retriever.search("warm up", "public", 1)
+def edit_to_searchable(kb: Path, embedder: SentenceTransformerEmbedder, label: str) -> None:
+    """Full build of ``kb`` (a scratch copy: it is edited), then three one-article edits, each
+    timed until the running retriever finds the edit. The article classifier retrains on every
+    reindex when the KB has 2 to 2,000 articles, so it is part of these figures."""
+    index = kb.parent / "index"
+    started = time.perf_counter()
+    first = build_index(kb, index, embedder)
+    assert first.version is not None
+    classifier = (store.version_path(index, first.version) / "classifier.npz").exists()
+    print(f"{label}: {first.articles} articles, {first.chunks} chunks, article classifier "
+          f"{'trained' if classifier else 'not trained (too many articles)'}; full build "
+          f"{time.perf_counter() - started:.0f} s ({first.chunks_per_s:.0f} chunks/s)")
+    retriever = Retriever(index, embedder)
+    retriever.search("warm up", "public", 1)
 
-        timings = []
-        for attempt in range(3):
-            marker = f"zebracorn{attempt} quarterly escalation drill"
-            target = kb / f"gen-{(attempt * 997) % n:05d}.md"
-            text = target.read_text()
-            target.write_text(text.rstrip() + f"\n\n## Drill\nThe {marker} procedure.\n")
-            edited = time.perf_counter()
-            summary = build_index(kb, index, embedder)
-            indexed = time.perf_counter()
-            while True:
-                hits = retriever.search(marker, "public", 1)
-                if hits and hits[0].article_id == target.stem:
-                    break
-            found = time.perf_counter()
-            timings.append((indexed - edited, found - edited, summary.reembedded))
-        for index_s, total_s, reembedded in timings:
-            print(f"  edit one article → searchable: {total_s:.2f} s "
-                  f"(reindex {index_s:.2f} s, re-embedded {reembedded})")
-        median = statistics.median(t[1] for t in timings)
-        print(f"  median edit→searchable: {median:.2f} s; full build / incremental: "
-              f"{first.seconds / median:.0f}x")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    timings = []
+    paths = sorted(kb.glob("*.md"))
+    for attempt in range(3):
+        marker = f"zebracorn{attempt} quarterly escalation drill"
+        target = paths[(attempt * 997) % len(paths)]
+        text = target.read_text()
+        target.write_text(text.rstrip() + f"\n\n## Drill\nThe {marker} procedure.\n")
+        edited = time.perf_counter()
+        summary = build_index(kb, index, embedder)
+        indexed = time.perf_counter()
+        while True:
+            hits = retriever.search(marker, "internal", 3)
+            if any(h.article_id == target.stem for h in hits):  # file name = id here
+                break
+        found = time.perf_counter()
+        timings.append((indexed - edited, found - edited, summary.reembedded))
+    for index_s, total_s, reembedded in timings:
+        print(f"  edit one article → searchable: {total_s:.2f} s "
+              f"(reindex {index_s:.2f} s, re-embedded {reembedded})")
+    median = statistics.median(t[1] for t in timings)
+    print(f"  median edit→searchable: {median:.2f} s; full build / incremental: "
+          f"{first.seconds / median:.0f}x")
+
+
+def scratch_copy(source: Path | None, generated: int = 0) -> Path:
+    work = Path(tempfile.mkdtemp(prefix="bench-edit-"))
+    if source is not None:
+        shutil.copytree(source, work / "kb")
+    else:
+        generate_kb(work / "kb", generated)
+    return work / "kb"
 
 
 def main() -> None:
@@ -152,7 +163,14 @@ def main() -> None:
     gflops = matmul_gflops()
     print(f"fp32 matmul: {gflops:.0f} GFLOP/s")
     sample_kb_throughput(args.kb, embedder, gflops)
-    edit_to_searchable(args.articles, embedder)
+    for label, source, generated in (("sample KB", args.kb, 0),
+                                     ("generated KB", None, 1_000),
+                                     ("generated KB", None, args.articles)):
+        kb = scratch_copy(source, generated)
+        try:
+            edit_to_searchable(kb, embedder, label)
+        finally:
+            shutil.rmtree(kb.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

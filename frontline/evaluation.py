@@ -11,6 +11,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -235,8 +236,7 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
     scores = sorted({round(h.certainty, 4) for s in searched for h in s.hits[:1]})
     points = scores[:: max(1, len(scores) // 60)]
     # Thresholds halfway between observed scores: the widest margin on both sides.
-    candidates = sorted({-1.0, *(round((a + b) / 2, 4) for a, b in zip(points, points[1:],
-                                                                      strict=False)), 1.01})
+    candidates = sorted({-1.0, *(round((a + b) / 2, 4) for a, b in pairwise(points)), 1.01})
     best: tuple[tuple[float, ...], Thresholds, EvalReport] | None = None
     for answer in candidates:
         for margin in (0.0, 0.01, 0.02, 0.04) if clarify else (-1.0,):

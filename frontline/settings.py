@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     # Answer decision (see ARCHITECTURE.md, "Answer decision"); calibrated by `frontline eval`.
     # Calibrated on the sample KB's dev questions (`frontline eval --calibrate`); they compare
     # with the article classifier's probability (README, "Answer decision thresholds").
-    answer_threshold: float = Field(0.52, ge=-1.0, le=1.0)
-    clarify_threshold: float = Field(0.13, ge=-1.0, le=1.0)
+    answer_threshold: float = Field(0.7287, ge=-1.0, le=1.0)
+    clarify_threshold: float = Field(0.0986, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     ranking: Literal["retrieval", "fused", "classifier"] = Field(

@@ -107,10 +107,14 @@ def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
         else vectors
     model = LogisticRegression(C=C, max_iter=1000)
     model.fit(features, list(labels))
+    coef, intercept = model.coef_, model.intercept_
+    if len(classes) == 2:  # one logit for the second class: as a softmax over two, ±half
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.hstack([-intercept / 2,
+                                                                        intercept / 2])
     return ArticleClassifier(
         classes=np.asarray(model.classes_, dtype=str),
-        coef=model.coef_.astype(np.float32),
-        intercept=model.intercept_.astype(np.float32),
+        coef=coef.astype(np.float32),
+        intercept=intercept.astype(np.float32),
         terms=terms,
         idf=idf,
     )

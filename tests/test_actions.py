@@ -12,7 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import ACTIONS
 from bot.actions.csat import ActionRecordCsat
 from bot.actions.handoff import ActionHandoff
-from bot.actions.knowledge import ActionAnswerFromKB, ActionKBFeedback, ActionShowArticle
+from bot.actions.knowledge import (
+    CLARIFY_CLOSE_TEXT,
+    CLARIFY_UNSURE_TEXT,
+    ActionAnswerFromKB,
+    ActionKBFeedback,
+    ActionShowArticle,
+)
 from bot.actions.services import Services
 from bot.actions.tickets import (
     ActionAskSummary,
@@ -85,6 +91,7 @@ def test_an_unanswerable_question_abstains_honestly(services: Services) -> None:
 def test_a_vague_question_offers_close_articles(services: Services) -> None:
     messages, events = run(ActionAnswerFromKB(services), tracker("notifications"))
     assert slot(events, "kb_state") == "clarify", messages
+    assert messages[0]["text"] in (CLARIFY_CLOSE_TEXT, CLARIFY_UNSURE_TEXT)
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert 2 <= len(payloads) <= 4 and payloads[-1] == "/deny"
     assert all(p.startswith('/choose_article{"article_id": ') for p in payloads[:-1])

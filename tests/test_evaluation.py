@@ -179,3 +179,48 @@ def test_settings_read_calibrated_thresholds_unless_set(tmp_path: Path) -> None:
     assert (calibrated.answer_threshold, calibrated.clarify_threshold) == (0.81, 0.33)
     explicit = Settings(_env_file=None, data_dir=tmp_path, answer_threshold=0.9)  # type: ignore[call-arg]
     assert (explicit.answer_threshold, explicit.clarify_margin) == (0.9, 0.03)
+
+
+def test_banking77_slice_end_to_end_calibrates_then_scores_on_all_of_train(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """FAQ mode with validation held out of train: the variant is chosen on the held-out part,
+    then the test split is scored on an index of the whole training split."""
+    import csv
+
+    from frontline import eval_run
+    from tests.conftest import make_settings
+
+    real = REPO.parent / "shared/benchmarks/banking77"
+    intents = ("card_arrival", "exchange_rate", "lost_or_stolen_card")
+    root = tmp_path / "benchmarks"
+    (root / "banking77").mkdir(parents=True)
+    for name, per_intent in (("train.csv", 20), ("test.csv", 4)):
+        if (real / name).exists():
+            with open(real / name, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if r["category"] in intents]
+            rows = [r for i in intents for r in [r for r in rows if r["category"] == i][:per_intent]]
+        else:  # outside this workplace: a tiny set in the same format
+            rows = [{"text": f"{i.replace('_', ' ')} question {n}", "category": i}
+                    for i in intents for n in range(per_intent)]
+        with open(root / "banking77" / name, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["text", "category"])
+            writer.writeheader()
+            writer.writerows(rows)
+    built: list[int] = []
+    original = eval_run.build_index
+
+    def counting_build(kb: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(sum(len(a.questions) for a in load_articles(kb).articles))
+        return original(kb, *args, **kwargs)
+
+    monkeypatch.setattr(eval_run, "build_index", counting_build)
+    settings = make_settings(tmp_path / "data", tmp_path / "kb")
+    run = eval_run.evaluate(settings, dataset="banking77", benchmarks=root, split="test",
+                            do_calibrate=True, variants=("dense", "classifier"))
+    assert run.chosen_by == "validation" and run.chosen in ("dense", "classifier")
+    assert set(run.reports) >= {"dense", "classifier"}
+    assert len(built) == 2 and built[1] > built[0]  # the scored index holds all of train
+    assert run.reports[run.chosen].questions == 12
+    assert run.reports[run.chosen].in_scope_accuracy is not None
+    assert run.to_dict()["ranking"] in ("retrieval", "classifier")

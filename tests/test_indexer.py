@@ -134,3 +134,33 @@ def test_an_article_classifier_is_trained_and_respects_the_audience(
     assert internal.article_id == "refund-exceptions" and internal.confidence > 0.3
     baseline = Retriever(index, embedder, ranking="retrieval").search("refund", "public", 3)
     assert all(h.confidence is None and h.certainty == h.score for h in baseline)
+
+
+def test_the_classifier_learns_the_words_an_article_is_asked_with() -> None:
+    """TF-IDF features beside the embedding: a code word the embedding cannot tell apart
+    (identical vectors here) still decides the article."""
+    import numpy as np
+
+    from indexer import classifier
+
+    same = np.ones((6, 4), dtype=np.float32) / 2
+    texts = ["error TL-423 shown", "got TL-423", "TL-423 again",
+             "error TL-429 shown", "got TL-429", "TL-429 again"]
+    labels = ["locked"] * 3 + ["rate-limit"] * 3
+    model = classifier.train(same, texts, labels)
+    assert model is not None and len(model.terms) > 0
+    probs = model.probabilities(same[0], "what does 429 mean")
+    assert model.classes[int(np.argmax(probs))] == "rate-limit" and probs.max() > 0.6
+    assert classifier.train(same[:3], texts[:3], ["one"] * 3) is None  # nothing to learn
+
+
+def test_an_index_with_an_older_classifier_is_rebuilt(small_kb: Path, tmp_path: Path,
+                                                      embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from indexer import classifier
+
+    index = tmp_path / "index"
+    first = build(small_kb, index, embedder)
+    assert build(small_kb, index, embedder).changed is False
+    monkeypatch.setattr(classifier, "FORMAT", classifier.FORMAT + 1)
+    again = build(small_kb, index, embedder)
+    assert again.changed and again.version != first.version

@@ -39,10 +39,22 @@ def test_reps_see_internal_articles(sample_index: Path, sample_retriever: Retrie
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
-def test_every_mode_respects_the_audience(sample_index: Path, real_embedder, mode: str) -> None:  # type: ignore[no-untyped-def]
-    retriever = Retriever(sample_index / "index", real_embedder, mode=mode)  # type: ignore[arg-type]
+@pytest.mark.parametrize("ranking", ["retrieval", "fused", "classifier"])
+def test_every_mode_respects_the_audience(sample_index: Path, real_embedder, mode: str,  # type: ignore[no-untyped-def]
+                                          ranking: str) -> None:
+    retriever = Retriever(sample_index / "index", real_embedder, mode=mode, ranking=ranking)  # type: ignore[arg-type]
     hits = retriever.search("refund exception approval escalation backstage", "public", 50)
     assert hits and all(h.audience == "public" for h in hits)
+
+
+def test_classifier_ranking_orders_by_its_probability(sample_index: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    alone = Retriever(sample_index / "index", real_embedder, ranking="classifier")
+    hits = alone.search("my card was declined when paying for the plan", "public", 5)
+    confidences = [h.confidence for h in hits]
+    assert all(c is not None for c in confidences)
+    assert confidences == sorted(confidences, reverse=True)  # type: ignore[type-var]
+    with pytest.raises(ValueError, match="unknown ranking"):
+        Retriever(sample_index / "index", real_embedder, ranking="magic")  # type: ignore[arg-type]
 
 
 def test_hits_carry_title_url_heading_snippet_and_score(sample_retriever: Retriever) -> None:

@@ -28,6 +28,11 @@ ABSTAIN_TEXT = (
     "I'm sorry — I couldn't find anything in our help centre that answers that, and I'd rather "
     "not guess. I can file a ticket for our support team, or connect you with a person."
 )
+CLARIFY_CLOSE_TEXT = "I found a few articles that might help. Which one fits best?"
+CLARIFY_UNSURE_TEXT = (
+    "I'm not sure our help centre answers that exactly. These articles look closest — does one "
+    "of them fit?"
+)
 UNAVAILABLE_TEXT = (
     "I can't search our help centre right now. I can file a ticket for our support team, or "
     "connect you with a person."
@@ -74,8 +79,9 @@ class ActionAnswerFromKB(FrontlineAction):
             show_article(dispatcher, decision.best)
             return [SlotSet("kb_state", "answered")]
         if decision.outcome == "clarify":
+            sure = decision.hits[0].certainty >= services.thresholds.answer
             dispatcher.utter_message(
-                text="I found a few articles that might help. Which one fits best?",
+                text=CLARIFY_CLOSE_TEXT if sure else CLARIFY_UNSURE_TEXT,
                 buttons=[
                     {"title": h.title, "payload": choose_article_payload(h.article_id)}
                     for h in decision.options
