@@ -44,7 +44,7 @@ class KnowledgeBase:
         )
         self.retriever = Retriever(
             settings.index_dir, self.embedder, mode=settings.retrieval_mode,
-            ranking=settings.ranking,
+            ranking=settings.ranking, blend=settings.confidence_blend,
         )
 
     def warm(self) -> None:

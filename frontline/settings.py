@@ -23,7 +23,7 @@ def default_embedding_model() -> str:
 
 
 CALIBRATED = ("answer_threshold", "clarify_threshold", "clarify_margin", "retrieval_mode",
-              "ranking")
+              "ranking", "confidence_blend")
 
 
 class Settings(BaseSettings):
@@ -55,14 +55,18 @@ class Settings(BaseSettings):
     # Answer decision (see ARCHITECTURE.md, "Answer decision"); calibrated by `frontline eval`.
     # Calibrated on the sample KB's dev questions (`frontline eval --calibrate`); they compare
     # with the article classifier's probability (README, "Answer decision thresholds").
-    answer_threshold: float = Field(0.7287, ge=-1.0, le=1.0)
-    clarify_threshold: float = Field(0.0986, ge=-1.0, le=1.0)
+    answer_threshold: float = Field(0.7118, ge=-1.0, le=1.0)
+    clarify_threshold: float = Field(0.2668, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     ranking: Literal["retrieval", "fused", "classifier"] = Field(
         "fused", description="How the article classifier trained at index time ranks and "
         "scores: not at all, fused with retrieval, or alone (chosen by `frontline eval "
         "--calibrate`)."
+    )
+    confidence_blend: float = Field(
+        0.5, ge=0.0, le=1.0, description="Weight of the cosine score next to the classifier's "
+        "probability in the decision's confidence (0: the probability alone)."
     )
     search_default_k: int = Field(5, ge=1, le=50)
     search_max_k: int = Field(50, ge=1, le=500)

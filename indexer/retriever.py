@@ -59,12 +59,16 @@ class Hit:
     matched: str  # which entry matched best: "title", "question" or "section"
     lexical_score: float = 0.0  # BM25 (higher is better), 0 when no lexical match
     confidence: float | None = None  # the article classifier's probability, when it ran
+    blend: float = 0.0  # weight of the cosine score next to that probability (calibrated)
 
     @property
     def certainty(self) -> float:
-        """What the answer decision compares with its thresholds: the classifier's
-        probability when the index has a classifier, else the cosine score."""
-        return self.score if self.confidence is None else self.confidence
+        """What the answer decision compares with its thresholds: without a classifier the
+        cosine score; with one, its probability mixed with the cosine score by ``blend``
+        (0: the probability alone) — chosen per KB by ``frontline eval --calibrate``."""
+        if self.confidence is None:
+            return self.score
+        return (1 - self.blend) * self.confidence + self.blend * max(self.score, 0.0)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -197,6 +201,7 @@ class Retriever:
         mode: Mode = "hybrid",
         candidates: int = 50,
         ranking: Ranking = "fused",
+        blend: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
@@ -206,7 +211,10 @@ class Retriever:
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
+        if not 0.0 <= blend <= 1.0:
+            raise ValueError(f"blend must be between 0 and 1, not {blend}")
         self.ranking = ranking
+        self.blend = blend
         self._version: IndexVersion | None = None
         self._pointer_stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
@@ -349,6 +357,7 @@ class Retriever:
                     matched=matched,
                     lexical_score=round(best_lexical.get(article_id, 0.0), 4),
                     confidence=round(confidence.get(article_id, 0.0), 4) if confidence else None,
+                    blend=self.blend if confidence else 0.0,
                 )
             )
         return hits

@@ -43,14 +43,26 @@ def test_below_the_clarify_threshold_or_with_no_hits_it_abstains() -> None:
     assert decide([], THRESHOLDS).outcome == "abstain"
 
 
+def test_certainty_mixes_probability_and_cosine_by_the_blend() -> None:
+    from dataclasses import replace
+
+    hit = Hit("a", "a", None, "public", "", "", "", 0.8, "question", confidence=0.2)
+    assert hit.certainty == 0.2  # blend 0: the classifier's probability alone
+    assert replace(hit, blend=0.5).certainty == pytest.approx(0.5)
+    assert replace(hit, score=-0.3, blend=0.5).certainty == pytest.approx(0.1)  # cosine ≥ 0
+    without_classifier = Hit("a", "a", None, "public", "", "", "", 0.8, "question", blend=0.5)
+    assert without_classifier.certainty == 0.8
+
+
 def test_calibrated_ranking_and_thresholds_are_read_and_checked(tmp_path: Path) -> None:
     from frontline.settings import Settings
 
     (tmp_path / "calibration.json").write_text(json.dumps(
-        {"answer_threshold": 0.7, "ranking": "classifier", "retrieval_mode": "dense"}))
+        {"answer_threshold": 0.7, "ranking": "classifier", "retrieval_mode": "dense",
+         "confidence_blend": 0.25}))
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    assert (settings.ranking, settings.retrieval_mode, settings.answer_threshold) == (
-        "classifier", "dense", 0.7)
+    assert (settings.ranking, settings.retrieval_mode, settings.answer_threshold,
+            settings.confidence_blend) == ("classifier", "dense", 0.7, 0.25)
     (tmp_path / "calibration.json").write_text(json.dumps({"ranking": "magic"}))
     with pytest.raises(ValueError, match=r"calibration\.json: invalid ranking 'magic'"):
         Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]

@@ -55,6 +55,12 @@ def test_classifier_ranking_orders_by_its_probability(sample_index: Path, real_e
     assert confidences == sorted(confidences, reverse=True)  # type: ignore[type-var]
     with pytest.raises(ValueError, match="unknown ranking"):
         Retriever(sample_index / "index", real_embedder, ranking="magic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="blend must be between 0 and 1"):
+        Retriever(sample_index / "index", real_embedder, blend=1.5)
+    blended = Retriever(sample_index / "index", real_embedder, ranking="classifier", blend=0.5)
+    hit = blended.search("my card was declined when paying for the plan", "public", 1)[0]
+    assert hit.blend == 0.5 and hit.confidence == hits[0].confidence
+    assert hit.certainty == pytest.approx(0.5 * hit.confidence + 0.5 * max(hit.score, 0.0))  # type: ignore[operator]
 
 
 def test_hits_carry_title_url_heading_snippet_and_score(sample_retriever: Retriever) -> None:
