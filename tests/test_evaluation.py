@@ -224,3 +224,6 @@ def test_banking77_slice_end_to_end_calibrates_then_scores_on_all_of_train(
     assert run.reports[run.chosen].questions == 12
     assert run.reports[run.chosen].in_scope_accuracy is not None
     assert run.to_dict()["ranking"] in ("retrieval", "classifier")
+    # No out-of-scope queries: scored by accuracy, every query answered (no threshold chosen).
+    assert run.thresholds[run.chosen]["answer_threshold"] == -1.0
+    assert run.reports[run.chosen].abstain == 0.0
