@@ -287,10 +287,15 @@ def _write_version(
     finally:
         conn.close()
     if examples:
-        matrix = np.vstack([dense.reconstruct(int(r[0])) for r in examples])
-        model = classifier.train(matrix, [r[2] for r in examples], [r[1] for r in examples])
-        if model is not None:
-            model.save(folder)
+        questions, labels = [r[2] for r in examples], [r[1] for r in examples]
+        earlier = classifier.ArticleClassifier.load(prev_dir) if prev_dir is not None else None
+        if earlier is not None and earlier.digest == classifier.examples_digest(questions, labels):
+            shutil.copyfile(prev_dir / classifier.FILE, folder / classifier.FILE)  # type: ignore[operator]
+        else:
+            matrix = np.vstack([dense.reconstruct(int(r[0])) for r in examples])
+            model = classifier.train(matrix, questions, labels)
+            if model is not None:
+                model.save(folder)
     if dense.ntotal != total_chunks:  # pragma: no cover - a bug, never a user error
         raise RuntimeError(f"index mismatch: {dense.ntotal} vectors for {total_chunks} chunks")
     faiss.write_index(dense, str(folder / "dense.faiss"))

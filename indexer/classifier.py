@@ -10,6 +10,7 @@ decision's confidence. Stored as plain arrays (no pickle).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class ArticleClassifier:
     intercept: np.ndarray  # (n,) float32
     terms: np.ndarray  # TF-IDF vocabulary, shape (terms,); empty when no text features
     idf: np.ndarray  # (terms,) float32
+    digest: str = ""  # of the training examples (``examples_digest``): equal means reusable
 
     @cached_property
     def _vectorizer(self):  # type: ignore[no-untyped-def]
@@ -69,7 +71,8 @@ class ArticleClassifier:
 
     def save(self, folder: Path) -> None:
         np.savez(folder / FILE, classes=self.classes, coef=self.coef,
-                 intercept=self.intercept, terms=self.terms, idf=self.idf)
+                 intercept=self.intercept, terms=self.terms, idf=self.idf,
+                 digest=np.asarray(self.digest))
 
     @classmethod
     def load(cls, folder: Path) -> ArticleClassifier | None:
@@ -77,8 +80,19 @@ class ArticleClassifier:
         if not path.exists():
             return None
         with np.load(path, allow_pickle=False) as data:
+            digest = str(data["digest"]) if "digest" in data else ""
             return cls(data["classes"], data["coef"], data["intercept"], data["terms"],
-                       data["idf"])
+                       data["idf"], digest)
+
+
+def examples_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
+    """Identifies a training set: the classifier is a function of its examples (and of the
+    embedding model, which an index version never changes), so an edit that leaves every
+    title and example question as it was — most body edits — reuses the previous one."""
+    digest = hashlib.sha256(f"classifier {FORMAT} C={C} w={TFIDF_WEIGHT}\n".encode())
+    for label, text in sorted(zip(labels, texts, strict=True)):
+        digest.update(f"{label}\0{text}\n".encode())
+    return digest.hexdigest()
 
 
 def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
@@ -117,4 +131,5 @@ def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
         intercept=intercept.astype(np.float32),
         terms=terms,
         idf=idf,
+        digest=examples_digest(texts, labels),
     )

@@ -164,3 +164,26 @@ def test_an_index_with_an_older_classifier_is_rebuilt(small_kb: Path, tmp_path: 
     monkeypatch.setattr(classifier, "FORMAT", classifier.FORMAT + 1)
     again = build(small_kb, index, embedder)
     assert again.changed and again.version != first.version
+
+
+def test_a_body_edit_reuses_the_classifier_and_a_question_edit_retrains_it(
+    small_kb: Path, tmp_path: Path, embedder, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from indexer import classifier
+
+    index = tmp_path / "index"
+    build(small_kb, index, embedder)
+    trained: list[int] = []
+    original = classifier.train
+    monkeypatch.setattr(classifier, "train",
+                        lambda *a, **kw: trained.append(1) or original(*a, **kw))
+    article = small_kb / "reset-password.md"
+    article.write_text(article.read_text() + "\n## Still stuck?\nWrite to support.\n")
+    body_edit = build(small_kb, index, embedder)
+    assert body_edit.changed and trained == []  # same titles and questions: reused
+    loaded = classifier.ArticleClassifier.load(store.version_path(index, body_edit.version))
+    assert loaded is not None and "reset-password" in loaded.classes
+    article.write_text(article.read_text().replace(
+        "questions:\n", "questions:\n  - my password stopped working\n", 1))
+    build(small_kb, index, embedder)
+    assert trained == [1]
