@@ -302,14 +302,8 @@ class Retriever:
         elif self.mode == "lexical":
             order = sorted(best_lexical, key=lambda a: -best_lexical[a])
         else:
-            fused: dict[str, float] = {}
-            for ranking in (
-                sorted(best_dense, key=lambda a: -best_dense[a][0]),
-                sorted(best_lexical, key=lambda a: -best_lexical[a]),
-            ):
-                for rank, article_id in enumerate(ranking):
-                    fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            order = sorted(fused, key=lambda a: -fused[a])
+            order = _fuse(sorted(best_dense, key=lambda a: -best_dense[a][0]),
+                          sorted(best_lexical, key=lambda a: -best_lexical[a]))
 
         confidence: dict[str, float] = {}
         if self.ranking != "retrieval" and version.classifier is not None:
@@ -320,16 +314,8 @@ class Retriever:
             confidence = {str(version.classifier.classes[i]): float(probs[i]) for i in top
                           if probs[i] > 0}
             by_classifier = sorted(confidence, key=lambda a: -confidence[a])
-            if self.ranking == "classifier":
-                order = by_classifier
-            else:
-                fused_again: dict[str, float] = {}
-                for ranking in (order, by_classifier):
-                    for rank, article_id in enumerate(ranking):
-                        fused_again[article_id] = (
-                            fused_again.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-                        )
-                order = sorted(fused_again, key=lambda a: -fused_again[a])
+            order = by_classifier if self.ranking == "classifier" else _fuse(order,
+                                                                                by_classifier)
 
         hits = []
         for article_id in order[:k]:
@@ -361,6 +347,15 @@ class Retriever:
                 )
             )
         return hits
+
+
+def _fuse(*rankings: list[str]) -> list[str]:
+    """Reciprocal-rank fusion: each ranking gives an article 1 / (RRF_K + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, article_id in enumerate(ranking):
+            fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return sorted(fused, key=lambda a: -fused[a])
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
