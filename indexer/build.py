@@ -288,9 +288,10 @@ def _write_version(
         conn.close()
     if examples:
         questions, labels = [r[2] for r in examples], [r[1] for r in examples]
-        earlier = classifier.ArticleClassifier.load(prev_dir) if prev_dir is not None else None
-        if earlier is not None and earlier.digest == classifier.examples_digest(questions, labels):
-            shutil.copyfile(prev_dir / classifier.FILE, folder / classifier.FILE)  # type: ignore[operator]
+        if prev_dir is not None and classifier.stored_digest(prev_dir) == (
+            classifier.examples_digest(questions, labels)
+        ):
+            shutil.copyfile(prev_dir / classifier.FILE, folder / classifier.FILE)
         else:
             matrix = np.vstack([dense.reconstruct(int(r[0])) for r in examples])
             model = classifier.train(matrix, questions, labels)

@@ -85,6 +85,16 @@ class ArticleClassifier:
                        data["idf"], digest)
 
 
+def stored_digest(folder: Path) -> str | None:
+    """The training-set digest of the classifier saved in ``folder`` (None without one),
+    read without loading its weights — a reindex asks this before deciding to retrain."""
+    path = folder / FILE
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return str(data["digest"]) if "digest" in data else None
+
+
 def examples_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
     """Identifies a training set: the classifier is a function of its examples (and of the
     embedding model, which an index version never changes), so an edit that leaves every
