@@ -13,6 +13,7 @@ from typing import Literal
 from indexer import Hit
 
 Outcome = Literal["answer", "clarify", "abstain"]
+MAX_OPTIONS = 3  # articles a clarification offers at most
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Thresholds:
     answer: float  # the best hit must score at least this to be given as the answer
     clarify: float  # hits between this and ``answer`` are offered as options, not asserted
     margin: float  # a runner-up this close to an answerable best hit makes it ambiguous
-    max_options: int = 3
+    max_options: int = MAX_OPTIONS
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class KnowledgeBase:
         self.retriever = Retriever(
             settings.index_dir, self.embedder, mode=settings.retrieval_mode,
             ranking=settings.ranking, blend=settings.confidence_blend,
+            coverage_weight=settings.coverage_weight,
         )
 
     def warm(self) -> None:

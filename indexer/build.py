@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer import classifier, store
+from indexer import classifier, store, terms
 from indexer.articles import Article, ArticleError, load_articles
 from indexer.chunking import Chunk, chunk
 from indexer.embedding import Embedder
@@ -57,8 +57,9 @@ class _Written:
 
 
 def _signature(articles: list[Article], kb_dir: Path) -> str:
-    """What a version was built from; a new classifier format makes every old version stale."""
-    digest = hashlib.sha256(f"classifier {classifier.FORMAT}\n".encode())
+    """What a version was built from; a new classifier or terms format makes every old version
+    stale."""
+    digest = hashlib.sha256(f"classifier {classifier.FORMAT} terms {terms.FORMAT}\n".encode())
     for a in sorted(articles, key=lambda a: a.id):
         digest.update(f"{a.id}\0{a.content_hash}\0{_rel(a.path, kb_dir)}\n".encode())
     return digest.hexdigest()
@@ -200,6 +201,11 @@ def _write_version(
     try:
         if prev_dir is None:
             conn.executescript(store.SCHEMA)
+        # Article terms are cheap (no embedding): rewritten for all when their format changed.
+        terms_current = conn.execute("PRAGMA user_version").fetchone()[0] == terms.FORMAT
+        if not terms_current:
+            conn.execute("DROP TABLE IF EXISTS article_terms")
+        conn.executescript(terms.SCHEMA)
         previous = {
             row["id"]: (row["content_hash"], row["path"])
             for row in conn.execute("SELECT id, content_hash, path FROM articles")
@@ -222,6 +228,8 @@ def _write_version(
             conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(r,) for r in stale_rows])
             conn.executemany("DELETE FROM chunks WHERE article_id = ?", [(a,) for a in stale])
             conn.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
+            conn.executemany("DELETE FROM article_terms WHERE article_id = ?",
+                             [(a,) for a in stale])
         for article in moved:
             conn.execute(
                 "UPDATE articles SET path = ? WHERE id = ?",
@@ -276,6 +284,8 @@ def _write_version(
                 "INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)",
                 (rowid, _lexical_text(article, piece)),
             )
+        terms.write(conn, ((a.id, _term_text(a)) for a in (todo if terms_current else articles)))
+        conn.execute(f"PRAGMA user_version = {terms.FORMAT}")
         if vectors is not None and len(ids):
             dense.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
         conn.commit()
@@ -320,6 +330,10 @@ def _chunk_rows(conn, article_ids: list[str]) -> list[int]:  # type: ignore[no-u
             for r in conn.execute(f"SELECT id FROM chunks WHERE article_id IN ({marks})", part)
         ]
     return rows
+
+
+def _term_text(article: Article) -> str:
+    return "\n".join([article.title, *article.questions, article.body])
 
 
 def _lexical_text(article: Article, piece: Chunk) -> str:

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from indexer import store
+from indexer import store, terms
 from indexer.classifier import ArticleClassifier
 from indexer.embedding import Embedder
 
@@ -38,6 +38,9 @@ MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 Ranking = Literal["retrieval", "fused", "classifier"]
 RANKINGS: tuple[str, ...] = ("retrieval", "fused", "classifier")
 RRF_K = 60
+# With the classifier, this many of the ranking's best articles are re-ordered by certainty.
+SHORTLIST = 10
+MAX_COVERAGE_WEIGHT = 4.0
 SNIPPET_CHARS = 300
 TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -60,15 +63,23 @@ class Hit:
     lexical_score: float = 0.0  # BM25 (higher is better), 0 when no lexical match
     confidence: float | None = None  # the article classifier's probability, when it ran
     blend: float = 0.0  # weight of the cosine score next to that probability (calibrated)
+    coverage: float | None = None  # IDF-weighted share of the query's words in the article
+    coverage_weight: float = 0.0  # exponent of ``coverage`` in the certainty (calibrated)
 
     @property
     def certainty(self) -> float:
         """What the answer decision compares with its thresholds: without a classifier the
         cosine score; with one, its probability mixed with the cosine score by ``blend``
-        (0: the probability alone) — chosen per KB by ``frontline eval --calibrate``."""
+        (0: the probability alone); either times ``coverage ** coverage_weight`` — a question
+        whose salient words the article never uses is less likely answered by it. ``blend``
+        and ``coverage_weight`` are chosen per KB by ``frontline eval --calibrate``."""
         if self.confidence is None:
-            return self.score
-        return (1 - self.blend) * self.confidence + self.blend * max(self.score, 0.0)
+            base = self.score
+        else:
+            base = (1 - self.blend) * self.confidence + self.blend * max(self.score, 0.0)
+        if self.coverage is None or self.coverage_weight == 0:
+            return base
+        return base * self.coverage**self.coverage_weight
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -110,6 +121,10 @@ class IndexVersion:
                     "FROM articles"
                 )
             }
+            # Versions built before article terms existed are served without coverage.
+            self.has_terms = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'article_terms'"
+            ).fetchone() is not None
         finally:
             conn.close()
         # First section of every article: the passage when only its title/question matched.
@@ -175,6 +190,12 @@ class IndexVersion:
         best = int(np.argmax(scores))
         return (float(scores[best]), rows[best])
 
+    def coverage(self, query: str, article_ids: list[str]) -> dict[str, float]:
+        """``terms.coverage`` of each article; empty when this version has no terms."""
+        if not self.has_terms:
+            return {}
+        return terms.coverage(self._conn(), query, article_ids, len(self.articles))
+
     def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
         tokens = {t.lower() for t in TOKEN.findall(query)}
         if not tokens:
@@ -201,7 +222,8 @@ class Retriever:
         mode: Mode = "hybrid",
         candidates: int = 50,
         ranking: Ranking = "fused",
-        blend: float = 0.0,
+        blend: float = 0.5,
+        coverage_weight: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
@@ -213,8 +235,12 @@ class Retriever:
         self.candidates = candidates
         if not 0.0 <= blend <= 1.0:
             raise ValueError(f"blend must be between 0 and 1, not {blend}")
+        if not 0.0 <= coverage_weight <= MAX_COVERAGE_WEIGHT:
+            raise ValueError(f"coverage_weight must be between 0 and {MAX_COVERAGE_WEIGHT:g}, "
+                             f"not {coverage_weight}")
         self.ranking = ranking
         self.blend = blend
+        self.coverage_weight = coverage_weight
         self._version: IndexVersion | None = None
         self._pointer_stat: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
@@ -317,11 +343,15 @@ class Retriever:
             order = by_classifier if self.ranking == "classifier" else _fuse(order,
                                                                                 by_classifier)
 
+        shortlist = [
+            a for a in order[: max(k, SHORTLIST) if confidence else k]
+            # defence in depth: the index and the SQL already keep internal articles out
+            if audience == "internal" or version.articles[a]["audience"] == "public"
+        ]
+        covered = version.coverage(query, shortlist)
         hits = []
-        for article_id in order[:k]:
+        for article_id in shortlist:
             article = version.articles[article_id]
-            if audience == "public" and article["audience"] != "public":  # defence in depth
-                continue
             if article_id not in best_dense:
                 best_dense[article_id] = version.best_entry(article_id, vector)
             score, rowid = best_dense[article_id]
@@ -344,9 +374,20 @@ class Retriever:
                     lexical_score=round(best_lexical.get(article_id, 0.0), 4),
                     confidence=round(confidence.get(article_id, 0.0), 4) if confidence else None,
                     blend=self.blend if confidence else 0.0,
+                    coverage=round(covered[article_id], 4) if covered else None,
+                    coverage_weight=self.coverage_weight,
                 )
             )
+        return by_certainty(hits)[:k]
+
+
+def by_certainty(hits: list[Hit]) -> list[Hit]:
+    """With the classifier, the best hit is the one the decision is most certain of: the
+    shortlist is re-ordered by certainty (stable, so ties keep the ranking's order). Without
+    it, the retrieval ranking stands."""
+    if not hits or hits[0].confidence is None:
         return hits
+    return sorted(hits, key=lambda h: -h.certainty)
 
 
 def _fuse(*rankings: list[str]) -> list[str]:

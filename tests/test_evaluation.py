@@ -93,6 +93,46 @@ def test_calibration_respects_the_budget_for_unanswerable_questions() -> None:
     assert thresholds.answer > 0.69 and report.answered_correct > 0
 
 
+@pytest.mark.parametrize("clarify", [True, False])
+def test_calibration_finds_the_best_thresholds_on_its_grid(clarify: bool) -> None:
+    """The vectorised search agrees with scoring every grid point through ``decide``."""
+    import random
+    from itertools import pairwise
+
+    from frontline.decision import Thresholds
+    from frontline.evaluation import (
+        MARGINS,
+        LabelledQuestion,
+        Searched,
+        calibrate,
+        objective,
+        score,
+    )
+
+    rng = random.Random(7)
+    searched = []
+    for i in range(120):
+        expected = rng.choice(["a", "b", "c", "d", None])
+        hits = sorted((_hit(a, round(rng.random(), 3)) for a in rng.sample("abcd", 4)),
+                      key=lambda h: -h.score)
+        searched.append(Searched(LabelledQuestion(f"q{i}", expected), hits, 1.0))
+    thresholds, report = calibrate(searched, max_unanswerable_answered=0.05, clarify=clarify)
+
+    scores = sorted({round(s.hits[0].certainty, 4) for s in searched})
+    points = scores[:: max(1, len(scores) // 60)]
+    grid = sorted({-1.0, *(round((a + b) / 2, 4) for a, b in pairwise(points)), 1.01})
+    best = max(
+        objective(r, clarify)
+        for answer in grid
+        for margin in (MARGINS if clarify else (-1.0,))
+        for floor in ([f for f in grid if f <= answer] if clarify else [answer])
+        if (r := score(searched, Thresholds(answer, floor, margin))).unanswerable_answered
+        <= 0.05
+    )
+    assert objective(report, clarify) == best
+    assert report == score(searched, thresholds)
+
+
 def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> None:
     import json
     import os
@@ -199,7 +239,8 @@ def test_banking77_slice_end_to_end_calibrates_then_scores_on_all_of_train(
         if (real / name).exists():
             with open(real / name, newline="") as fh:
                 rows = [r for r in csv.DictReader(fh) if r["category"] in intents]
-            rows = [r for i in intents for r in [r for r in rows if r["category"] == i][:per_intent]]
+            rows = [r for i in intents
+                    for r in [r for r in rows if r["category"] == i][:per_intent]]
         else:  # outside this workplace: a tiny set in the same format
             rows = [{"text": f"{i.replace('_', ' ')} question {n}", "category": i}
                     for i in intents for n in range(per_intent)]

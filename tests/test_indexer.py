@@ -187,3 +187,46 @@ def test_a_body_edit_reuses_the_classifier_and_a_question_edit_retrains_it(
         "questions:\n", "questions:\n  - my password stopped working\n", 1))
     build(small_kb, index, embedder)
     assert trained == [1]
+
+
+def test_article_terms_follow_edits_and_are_rewritten_for_older_versions(  # type: ignore[no-untyped-def]
+        small_kb: Path, tmp_path: Path, embedder) -> None:
+    import sqlite3
+
+    index = tmp_path / "index"
+    first = build(small_kb, index, embedder)
+
+    def terms_of(version: str | None) -> dict[str, set[str]]:
+        conn = sqlite3.connect(store.version_path(index, version or "") / "meta.sqlite")
+        try:
+            out: dict[str, set[str]] = {}
+            for term, article_id in conn.execute("SELECT term, article_id FROM article_terms"):
+                out.setdefault(article_id, set()).add(term)
+            return out
+        finally:
+            conn.close()
+
+    before = terms_of(first.version)
+    assert set(before) == {"reset-password", "refund-policy", "mobile-offline",
+                           "refund-exceptions"}
+    assert {"refund", "annual", "approv"} <= before["refund-policy"] | before["refund-exceptions"]
+    write_article(small_kb, "mobile-offline", "Use the mobile app offline", """
+        Tap the cloud icon to force a sync.
+        """)
+    second = build(small_kb, index, embedder)
+    after = terms_of(second.version)
+    assert "cloud" in after["mobile-offline"] and "android" not in after["mobile-offline"]
+    assert after["refund-policy"] == before["refund-policy"]
+
+    # A version written before article terms existed: the next build writes them for all.
+    conn = sqlite3.connect(store.version_path(index, second.version or "") / "meta.sqlite")
+    conn.execute("DROP TABLE article_terms")
+    conn.execute("PRAGMA user_version = 0")
+    conn.commit()
+    conn.close()
+    assert Retriever(index, embedder).current().has_terms is False
+    assert Retriever(index, embedder).search("cloud icon", "public", 1)[0].coverage is None
+    write_article(small_kb, "reset-password", "Reset your password", "Use Forgot password.")
+    third = build(small_kb, index, embedder)
+    assert set(terms_of(third.version)) == set(after)
+    assert terms_of(third.version)["refund-policy"] == before["refund-policy"]

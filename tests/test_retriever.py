@@ -48,7 +48,7 @@ def test_every_mode_respects_the_audience(sample_index: Path, real_embedder, mod
 
 
 def test_classifier_ranking_orders_by_its_probability(sample_index: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    alone = Retriever(sample_index / "index", real_embedder, ranking="classifier")
+    alone = Retriever(sample_index / "index", real_embedder, ranking="classifier", blend=0.0)
     hits = alone.search("my card was declined when paying for the plan", "public", 5)
     confidences = [h.confidence for h in hits]
     assert all(c is not None for c in confidences)
@@ -113,3 +113,45 @@ def test_search_loop_during_reindex_sees_no_errors_and_switches(
     assert not errors, errors[:3]
     assert last is not None and retriever.current().name == last.version
     assert len(seen_versions) >= 2
+
+
+@pytest.mark.parametrize("ranking", ["fused", "classifier"])
+def test_with_the_classifier_the_shortlist_is_ordered_by_certainty(  # type: ignore[no-untyped-def]
+        sample_index: Path, real_embedder, ranking: str) -> None:
+    retriever = Retriever(sample_index / "index", real_embedder, ranking=ranking,  # type: ignore[arg-type]
+                          blend=0.5, coverage_weight=2.0)
+    hits = retriever.search("my card was declined when paying for the plan", "public", 5)
+    assert [h.certainty for h in hits] == sorted((h.certainty for h in hits), reverse=True)
+    assert all(h.coverage is not None and 0.0 <= h.coverage <= 1.0 for h in hits)
+    best = hits[0]
+    assert best.coverage_weight == 2.0 and best.certainty == pytest.approx(
+        (0.5 * best.confidence + 0.5 * max(best.score, 0.0)) * best.coverage ** 2)  # type: ignore[operator]
+    with pytest.raises(ValueError, match="coverage_weight must be between 0 and 4"):
+        Retriever(sample_index / "index", real_embedder, coverage_weight=-1.0)
+
+
+def test_retrieval_ranking_is_not_reordered(sample_index: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    plain = Retriever(sample_index / "index", real_embedder, ranking="retrieval")
+    weighted = Retriever(sample_index / "index", real_embedder, ranking="retrieval",
+                         coverage_weight=2.0)
+    query = "which plans include the audit log and how long are entries kept"
+    assert [h.article_id for h in plain.search(query, "public", 5)] == [
+        h.article_id for h in weighted.search(query, "public", 5)]
+
+
+def test_coverage_weighs_the_questions_rare_words(small_kb: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  embedder) -> None:
+    build_index(small_kb, tmp_path / "index", embedder)
+    retriever = Retriever(tmp_path / "index", embedder, ranking="retrieval")
+    version = retriever.current()
+    ids = ["refund-policy", "reset-password", "mobile-offline"]
+    # "refunds" meets "refunded" (stemmed); "annual" is in the refund article only.
+    cover = version.coverage("annual plans refunds", ids)
+    assert cover["refund-policy"] == pytest.approx(1.0)
+    assert cover["refund-policy"] > cover["mobile-offline"] and cover["reset-password"] < 0.5
+    # A word no article uses weighs the most: it pulls every article's coverage down.
+    unknown = version.coverage("annual plans refunds in bitcoin", ids)
+    assert unknown["refund-policy"] < 0.75
+    assert version.coverage("", ids) == dict.fromkeys(ids, 1.0)
+    hit = retriever.search("annual plans refunds in bitcoin", "public", 1)[0]
+    assert hit.coverage == pytest.approx(unknown[hit.article_id], abs=1e-4)

@@ -1,0 +1,87 @@
+"""Query-term coverage: how much of a question an article's own words account for.
+
+A question the knowledge base cannot answer often sits right next to one it can — "can I
+import from Notion?" beside the CSV-import article — and an embedding scores the two alike.
+What tells them apart is a salient word the article never uses. ``coverage`` is the share of a
+question's words, weighted by how rare each is across the knowledge base (IDF), that occur in
+an article's title, example questions or body; a word no article uses weighs the most.
+
+Words are lower-cased and stemmed (Snowball English), so "invoices" meets "invoice". The
+index stores each article's stems (``article_terms`` in meta.sqlite), written at index time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import snowballstemmer
+
+# Bump when what ``terms`` returns changes: the indexer then rewrites every article's terms.
+FORMAT = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS article_terms (
+    term TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (term, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_terms_article ON article_terms(article_id);
+"""
+WORD = re.compile(r"\w+", re.UNICODE)
+_local = threading.local()  # Snowball stemmers keep state while stemming: one per thread
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
+
+
+def terms(text: str) -> set[str]:
+    """The distinct stemmed words of ``text``."""
+    return {stem(word) for word in set(WORD.findall(text.lower()))}
+
+
+def write(conn: sqlite3.Connection, articles: Iterable[tuple[str, str]]) -> None:
+    """Store the terms of ``(article_id, text)`` pairs (the caller deleted any old ones)."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO article_terms (term, article_id) VALUES (?, ?)",
+        ((term, article_id) for article_id, text in articles for term in terms(text)),
+    )
+
+
+def coverage(
+    conn: sqlite3.Connection, query: str, article_ids: Sequence[str], total_articles: int
+) -> dict[str, float]:
+    """Each article's IDF-weighted share of the query's terms, in [0, 1].
+
+    Two indexed lookups: the document frequency of the query's terms, and which of them each
+    candidate article contains. A query without words covers nothing and gets 1.0 everywhere
+    (no evidence either way).
+    """
+    wanted = sorted(terms(query))
+    if not wanted or not article_ids:
+        return {a: 1.0 for a in article_ids}
+    marks = ",".join("?" * len(wanted))
+    frequency = dict(conn.execute(
+        f"SELECT term, count(*) FROM article_terms WHERE term IN ({marks}) GROUP BY term",
+        wanted,
+    ).fetchall())
+    weight = {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}
+    total = sum(weight.values())
+    ids = list(dict.fromkeys(article_ids))
+    found: dict[str, float] = dict.fromkeys(ids, 0.0)
+    rows = conn.execute(
+        f"SELECT article_id, term FROM article_terms WHERE term IN ({marks}) "
+        f"AND article_id IN ({','.join('?' * len(ids))})",
+        [*wanted, *ids],
+    )
+    for article_id, term in rows:
+        found[article_id] += weight[term]
+    return {a: found[a] / total for a in ids}
