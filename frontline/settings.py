@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     # sample KB's 416 dev questions by `frontline eval --calibrate`, which writes its choice to
     # <data dir>/calibration.json; they compare with ``Hit.certainty`` (README, "Answer decision
     # thresholds").
-    answer_threshold: float = Field(0.3599, ge=-1.0, le=1.0)
-    clarify_threshold: float = Field(0.0026, ge=-1.0, le=1.0)
+    answer_threshold: float = Field(0.3463, ge=-1.0, le=1.0)
+    clarify_threshold: float = Field(0.0027, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     ranking: Literal["retrieval", "fused", "classifier"] = Field(

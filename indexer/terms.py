@@ -32,6 +32,22 @@ CREATE TABLE IF NOT EXISTS article_terms (
 CREATE INDEX IF NOT EXISTS article_terms_article ON article_terms(article_id);
 """
 WORD = re.compile(r"\w+", re.UNICODE)
+# Words that carry no topic: a question's "cannot" or "my" says nothing about which article
+# answers it, however rarely the articles happen to use them. Left out of a question's terms
+# (articles store all their words).
+_FUNCTION_WORDS = """
+a an the and or but nor if then so than that this these those there here
+i me my mine myself we us our ours you your yours he him his she her it its they them their
+am is are was were be been being do does did doing done have has had having get got
+can cannot could would should will shall may might must need
+not no don didn doesn isn aren wasn weren won wouldn shouldn couldn hasn haven hadn
+t s d ll re ve m
+to of in on at by for with from into onto about as up out off over under again
+what which who whom whose when where why how
+just also too very any some all each every both more most other such own same only
+please hi hello hey thanks thank ok okay
+"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 _local = threading.local()  # Snowball stemmers keep state while stemming: one per thread
 
 
@@ -48,6 +64,11 @@ def terms(text: str) -> set[str]:
     return {stem(word) for word in set(WORD.findall(text.lower()))}
 
 
+def query_terms(text: str) -> set[str]:
+    """The distinct stemmed words of a question, without function words."""
+    return {stem(word) for word in set(WORD.findall(text.lower())) - FUNCTION_WORDS}
+
+
 def write(conn: sqlite3.Connection, articles: Iterable[tuple[str, str]]) -> None:
     """Store the terms of ``(article_id, text)`` pairs (the caller deleted any old ones)."""
     conn.executemany(
@@ -62,10 +83,10 @@ def coverage(
     """Each article's IDF-weighted share of the query's terms, in [0, 1].
 
     Two indexed lookups: the document frequency of the query's terms, and which of them each
-    candidate article contains. A query without words covers nothing and gets 1.0 everywhere
+    candidate article contains. A query without topic words gets 1.0 everywhere
     (no evidence either way).
     """
-    wanted = sorted(terms(query))
+    wanted = sorted(query_terms(query))
     if not wanted or not article_ids:
         return {a: 1.0 for a in article_ids}
     marks = ",".join("?" * len(wanted))

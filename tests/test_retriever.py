@@ -153,5 +153,7 @@ def test_coverage_weighs_the_questions_rare_words(small_kb: Path, tmp_path: Path
     unknown = version.coverage("annual plans refunds in bitcoin", ids)
     assert unknown["refund-policy"] < 0.75
     assert version.coverage("", ids) == dict.fromkeys(ids, 1.0)
+    # Function words say nothing about the topic, however rare they are in the articles.
+    assert version.coverage("why cannot I get my annual plans refunds?", ids) == cover
     hit = retriever.search("annual plans refunds in bitcoin", "public", 1)[0]
     assert hit.coverage == pytest.approx(unknown[hit.article_id], abs=1e-4)
