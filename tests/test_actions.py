@@ -89,7 +89,7 @@ def test_an_unanswerable_question_abstains_honestly(services: Services) -> None:
 
 
 def test_a_vague_question_offers_close_articles(services: Services) -> None:
-    messages, events = run(ActionAnswerFromKB(services), tracker("notifications"))
+    messages, events = run(ActionAnswerFromKB(services), tracker("login problems"))
     assert slot(events, "kb_state") == "clarify", messages
     assert messages[0]["text"] in (CLARIFY_CLOSE_TEXT, CLARIFY_UNSURE_TEXT)
     payloads = [b["payload"] for b in messages[0]["buttons"]]
