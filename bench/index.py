@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from frontline.settings import default_embedding_model
-from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles, store
+from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles, store, terms
 from indexer.chunking import chunk
 
 
@@ -145,6 +145,60 @@ def edit_to_searchable(kb: Path, embedder: SentenceTransformerEmbedder, label: s
           f"{first.seconds / median:.0f}x")
 
 
+def article_terms_cost(kb: Path, copies: int) -> None:
+    """What query-term coverage costs at scale, with real vocabulary: the sample KB's articles
+    stored ``copies`` times under distinct ids — time to write their terms, the size they add
+    to meta.sqlite, and the two coverage lookups of one search (10 candidates), against the
+    lexical (FTS5) search the same queries already make."""
+    import sqlite3
+
+    articles = load_articles(kb).articles
+    texts = [(f"{a.id}-{i}", "\n".join([a.title, *a.questions, a.body]))
+             for i in range(copies) for a in articles]
+    work = Path(tempfile.mkdtemp(prefix="bench-terms-"))
+    try:
+        db = work / "terms.sqlite"
+        conn = sqlite3.connect(db)
+        conn.executescript(terms.SCHEMA)
+        conn.execute("CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'porter unicode61')")
+        started = time.perf_counter()
+        terms.write(conn, texts)
+        conn.commit()
+        write_s = time.perf_counter() - started
+        rows = conn.execute("SELECT count(*) FROM article_terms").fetchone()[0]
+        terms_mb = db.stat().st_size / 1e6
+        conn.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)",
+                         [(i, t) for i, (_, t) in enumerate(texts)])
+        conn.commit()
+        rng = random.Random(3)
+        queries = [rng.choice(a.questions) for a in articles if a.questions for _ in range(3)]
+        cover, lexical = [], []
+        for query in queries:
+            candidates = [rng.choice(texts)[0] for _ in range(10)]
+            t0 = time.perf_counter()
+            terms.coverage(conn, query, candidates, len(texts))
+            t1 = time.perf_counter()
+            match = " OR ".join(f'"{w}"' for w in sorted(set(terms.WORD.findall(query.lower()))))
+            conn.execute("SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY bm25(fts) LIMIT 50",
+                         (match,)).fetchall()
+            lexical.append(time.perf_counter() - t1)
+            cover.append(t1 - t0)
+        conn.close()
+
+        def p95(xs: list[float]) -> float:
+            return sorted(xs)[int(0.95 * (len(xs) - 1))] * 1000
+
+        print(f"article terms, {len(texts):,} articles (sample KB x {copies}): {rows:,} rows, "
+              f"written in {write_s:.1f} s, {terms_mb:.0f} MB in SQLite")
+        ratio = statistics.median(cover) / statistics.median(lexical)
+        print(f"  coverage lookups per search: p50 {statistics.median(cover) * 1000:.2f} ms, "
+              f"p95 {p95(cover):.2f} ms; the lexical search beside it: p50 "
+              f"{statistics.median(lexical) * 1000:.2f} ms, p95 {p95(lexical):.2f} ms "
+              f"(coverage / lexical at p50: {ratio:.2f})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def scratch_copy(source: Path | None, generated: int = 0) -> Path:
     work = Path(tempfile.mkdtemp(prefix="bench-edit-"))
     if source is not None:
@@ -167,6 +221,7 @@ def main() -> None:
     gflops = matmul_gflops()
     print(f"fp32 matmul: {gflops:.0f} GFLOP/s")
     sample_kb_throughput(args.kb, embedder, gflops)
+    article_terms_cost(args.kb, copies=max(1, args.articles // 68))
     for label, source, generated in (("sample KB", args.kb, 0),
                                      ("generated KB", None, 1_000),
                                      ("generated KB", None, args.articles)):
