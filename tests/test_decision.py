@@ -54,17 +54,36 @@ def test_certainty_mixes_probability_and_cosine_by_the_blend() -> None:
     assert without_classifier.certainty == 0.8
 
 
+def test_certainty_is_scaled_by_coverage_to_its_weight() -> None:
+    from dataclasses import replace
+
+    hit = Hit("a", "a", None, "public", "", "", "", 0.8, "question", confidence=0.6,
+              coverage=0.5)
+    assert hit.certainty == 0.6  # weight 0: coverage ignored
+    assert replace(hit, coverage_weight=1.0).certainty == pytest.approx(0.3)
+    assert replace(hit, coverage_weight=2.0).certainty == pytest.approx(0.15)
+    assert replace(hit, coverage_weight=2.0, blend=0.5).certainty == pytest.approx(0.175)
+    no_terms = replace(hit, coverage=None, coverage_weight=2.0)  # an index without terms
+    assert no_terms.certainty == 0.6
+    without_classifier = replace(hit, confidence=None, coverage_weight=1.0)
+    assert without_classifier.certainty == pytest.approx(0.4)
+
+
 def test_calibrated_ranking_and_thresholds_are_read_and_checked(tmp_path: Path) -> None:
     from frontline.settings import Settings
 
     (tmp_path / "calibration.json").write_text(json.dumps(
-        {"answer_threshold": 0.7, "ranking": "classifier", "retrieval_mode": "dense",
-         "confidence_blend": 0.25}))
+        {"answer_threshold": 0.7, "ranking": "fused", "retrieval_mode": "dense",
+         "confidence_blend": 0.25, "coverage_weight": 1.0}))
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     assert (settings.ranking, settings.retrieval_mode, settings.answer_threshold,
-            settings.confidence_blend) == ("classifier", "dense", 0.7, 0.25)
+            settings.confidence_blend, settings.coverage_weight) == ("fused", "dense", 0.7,
+                                                                     0.25, 1.0)
     (tmp_path / "calibration.json").write_text(json.dumps({"ranking": "magic"}))
     with pytest.raises(ValueError, match=r"calibration\.json: invalid ranking 'magic'"):
+        Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    (tmp_path / "calibration.json").write_text(json.dumps({"coverage_weight": 9}))
+    with pytest.raises(ValueError, match=r"calibration\.json: invalid coverage_weight 9"):
         Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
 
 

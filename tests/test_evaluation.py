@@ -168,6 +168,13 @@ def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> 
     on_validation = {m: objective(EvalReport(**r)) for m, r in report["calibration"].items()}
     assert on_validation[report["mode"]] == max(on_validation.values())
     assert report["questions"] == 2 and report["recall_at_1"] == 1.0
+    assert set(report["thresholds"]) == {"answer_threshold", "clarify_threshold",
+                                         "clarify_margin", "confidence_blend", "coverage_weight"}
+    if report["ranking"] != "retrieval":  # the mix is chosen with the thresholds
+        from frontline.eval_run import BLENDS, COVERAGE_WEIGHTS
+
+        assert report["thresholds"]["confidence_blend"] in BLENDS
+        assert report["thresholds"]["coverage_weight"] in COVERAGE_WEIGHTS
     assert list((tmp_path / "data" / "eval").glob("*.json"))
     assert not (tmp_path / "data" / "calibration.json").exists()  # not the product's KB
 
