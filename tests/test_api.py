@@ -52,7 +52,9 @@ def test_search_finds_the_article_with_link(client: TestClient) -> None:
     top = body["hits"][0]
     assert top["article_id"] == "reset-password"
     assert top["url"] == "https://help.example.com/reset-password"
-    assert {"title", "heading", "snippet", "score"} <= set(top)
+    assert {"title", "heading", "snippet", "score", "certainty"} <= set(top)
+    assert [h["certainty"] for h in body["hits"]] == sorted(
+        (h["certainty"] for h in body["hits"]), reverse=True)  # the classifier's order
 
 
 def test_internal_search_needs_the_admin_token(client: TestClient) -> None:

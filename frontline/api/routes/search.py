@@ -17,8 +17,9 @@ class SearchHit(BaseModel):
     audience: str
     heading: str
     snippet: str
-    score: float
+    score: float  # cosine similarity of the article's best entry
     matched: str
+    certainty: float  # what the answer decision compares with its thresholds
 
 
 class SearchResponse(BaseModel):
