@@ -23,6 +23,7 @@ import snowballstemmer
 
 # Bump when what ``terms`` returns changes: the indexer then rewrites every article's terms.
 FORMAT = 1
+MAX_QUERY_TERMS = 500  # a question is a sentence or two; beyond this, the rest is ignored
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS article_terms (
     term TEXT NOT NULL,
@@ -86,7 +87,7 @@ def coverage(
     candidate article contains. A query without topic words gets 1.0 everywhere
     (no evidence either way).
     """
-    wanted = sorted(query_terms(query))
+    wanted = sorted(query_terms(query))[:MAX_QUERY_TERMS]
     if not wanted or not article_ids:
         return {a: 1.0 for a in article_ids}
     marks = ",".join("?" * len(wanted))

@@ -155,5 +155,7 @@ def test_coverage_weighs_the_questions_rare_words(small_kb: Path, tmp_path: Path
     assert version.coverage("", ids) == dict.fromkeys(ids, 1.0)
     # Function words say nothing about the topic, however rare they are in the articles.
     assert version.coverage("why cannot I get my annual plans refunds?", ids) == cover
+    many = " ".join(f"word{i}" for i in range(3000))  # more terms than SQLite parameters
+    assert 0.0 <= version.coverage(many, ids)["refund-policy"] <= 1.0
     hit = retriever.search("annual plans refunds in bitcoin", "public", 1)[0]
     assert hit.coverage == pytest.approx(unknown[hit.article_id], abs=1e-4)
