@@ -23,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from frontline.evaluation import load_questions
-from frontline.runner import Stack
-from frontline.settings import Settings, default_embedding_model
+from frontline.evaluation.metrics import load_questions
+from frontline.knowledge import default_embedding_model
+from frontline.settings import Settings
 from indexer import SentenceTransformerEmbedder, build_index
+from tests.support.stack import Stack
 
 HERE = Path(__file__).resolve().parent
 

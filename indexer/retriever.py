@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,7 @@ import numpy as np
 from indexer import store, terms
 from indexer.classifier import ArticleClassifier
 from indexer.embedding import Embedder
+from indexer.text import shorten
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +40,9 @@ MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 Ranking = Literal["retrieval", "fused", "classifier"]
 RANKINGS: tuple[str, ...] = ("retrieval", "fused", "classifier")
 RRF_K = 60
-# With the classifier, this many of the ranking's best articles are re-ordered by certainty.
-SHORTLIST = 10
-MAX_COVERAGE_WEIGHT = 4.0
 SNIPPET_CHARS = 300
+# A version that failed to load is tried again after this many seconds, not on every search.
+RETRY_FAILED_LOAD_S = 30.0
 TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -62,24 +63,7 @@ class Hit:
     matched: str  # which entry matched best: "title", "question" or "section"
     lexical_score: float = 0.0  # BM25 (higher is better), 0 when no lexical match
     confidence: float | None = None  # the article classifier's probability, when it ran
-    blend: float = 0.0  # weight of the cosine score next to that probability (calibrated)
     coverage: float | None = None  # IDF-weighted share of the query's words in the article
-    coverage_weight: float = 0.0  # exponent of ``coverage`` in the certainty (calibrated)
-
-    @property
-    def certainty(self) -> float:
-        """What the answer decision compares with its thresholds: without a classifier the
-        cosine score; with one, its probability mixed with the cosine score by ``blend``
-        (0: the probability alone); either times ``coverage ** coverage_weight`` — a question
-        whose salient words the article never uses is less likely answered by it. ``blend``
-        and ``coverage_weight`` are chosen per KB by ``frontline eval --calibrate``."""
-        if self.confidence is None:
-            base = self.score
-        else:
-            base = (1 - self.blend) * self.confidence + self.blend * max(self.score, 0.0)
-        if self.coverage is None or self.coverage_weight == 0:
-            return base
-        return base * self.coverage**self.coverage_weight
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -222,8 +206,6 @@ class Retriever:
         mode: Mode = "hybrid",
         candidates: int = 50,
         ranking: Ranking = "fused",
-        blend: float = 0.5,
-        coverage_weight: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
@@ -233,17 +215,11 @@ class Retriever:
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
-        if not 0.0 <= blend <= 1.0:
-            raise ValueError(f"blend must be between 0 and 1, not {blend}")
-        if not 0.0 <= coverage_weight <= MAX_COVERAGE_WEIGHT:
-            raise ValueError(f"coverage_weight must be between 0 and {MAX_COVERAGE_WEIGHT:g}, "
-                             f"not {coverage_weight}")
         self.ranking = ranking
-        self.blend = blend
-        self.coverage_weight = coverage_weight
         self._version: IndexVersion | None = None
         self._pointer_stat: tuple[int, int, int] | None = None
-        self._lock = threading.Lock()
+        self._loading = threading.Lock()  # one loader at a time; searches never wait for it
+        self._failed: dict[str, float] = {}  # version name -> monotonic time of its failure
 
     # -- version management -------------------------------------------------------------
     def _pointer(self) -> tuple[int, int, int] | None:
@@ -256,37 +232,67 @@ class Retriever:
     def current(self) -> IndexVersion:
         """The published version, loading a newer one if ``CURRENT`` moved.
 
-        Raises ``IndexUnavailable`` when nothing was published yet.
+        A new version is loaded by one caller at a time, outside any lock that searches take:
+        meanwhile the others keep being served by the version they have. A version that fails
+        to load is remembered and tried again only after ``RETRY_FAILED_LOAD_S`` (logged once
+        per attempt, not per search). Raises ``IndexUnavailable`` when nothing can be served.
         """
         pointer = self._pointer()
         version = self._version
         if version is not None and pointer == self._pointer_stat:
             return version
-        with self._lock:
-            if self._version is not None and self._pointer_stat == pointer:
-                return self._version
-            name = store.current_version(self.index_dir)
-            if name is None:
-                raise IndexUnavailable(
-                    f"no index has been built in {self.index_dir}; run `frontline index`"
-                )
-            if self._version is None or self._version.name != name:
-                try:
-                    loaded = IndexVersion(store.version_path(self.index_dir, name))
-                except Exception as exc:
-                    if self._version is not None:
-                        logger.exception("cannot load index version %s; keeping %s",
-                                         name, self._version.name)
-                        return self._version
-                    raise IndexUnavailable(f"cannot load index version {name}: {exc}") from exc
-                logger.info("serving index version %s (%d chunks)", name, loaded.dense.ntotal)
-                self._version = loaded
+        if version is not None:
+            if not self._loading.acquire(blocking=False):
+                return version  # someone else is loading the new one
+        else:
+            self._loading.acquire()  # nothing to serve yet: wait for the first load
+        try:
+            return self._load(pointer)
+        finally:
+            self._loading.release()
+
+    def _load(self, pointer: tuple[int, int, int] | None) -> IndexVersion:
+        version = self._version
+        if version is not None and self._pointer_stat == pointer:
+            return version  # loaded by the caller before us
+        name = store.current_version(self.index_dir)
+        if name is None:
+            if version is not None:
+                return version
+            raise IndexUnavailable(
+                f"no index has been built in {self.index_dir}; run `frontline index`"
+            )
+        if version is not None and version.name == name:
             self._pointer_stat = pointer
-            return self._version
+            return version
+        failed_at = self._failed.get(name)
+        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_LOAD_S:
+            if version is not None:
+                return version
+            raise IndexUnavailable(f"index version {name} could not be loaded; see the log")
+        try:
+            loaded = IndexVersion(store.version_path(self.index_dir, name))
+        except Exception as exc:
+            self._failed[name] = time.monotonic()
+            if version is not None:
+                logger.error("cannot load index version %s (%s: %s); still serving %s, "
+                             "next attempt in %.0f s", name, type(exc).__name__, exc,
+                             version.name, RETRY_FAILED_LOAD_S)
+                return version
+            logger.error("cannot load index version %s (%s: %s)", name, type(exc).__name__, exc)
+            raise IndexUnavailable(f"cannot load index version {name}: {exc}") from exc
+        self._failed.pop(name, None)
+        logger.info("serving index version %s (%d chunks)", name, loaded.dense.ntotal)
+        self._version, self._pointer_stat = loaded, pointer
+        return loaded
 
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[Hit]:
-        """Top ``k`` articles for ``query`` visible to ``audience``, best first.
+        """Top ``k`` articles for ``query`` visible to ``audience``, in ranking order: retrieval,
+        fused with (or replaced by) the article classifier when it runs. Each hit carries the
+        raw signals (cosine, BM25, the classifier's probability, query-term coverage); how
+        certain the decision is of each, and the final order, are the answer decision's
+        (``frontline.knowledge.decision``).
 
         Raises ``ValueError`` for an unknown audience or a non-positive ``k`` and
         ``IndexUnavailable`` when no index is published.
@@ -344,7 +350,7 @@ class Retriever:
                                                                                 by_classifier)
 
         shortlist = [
-            a for a in order[: max(k, SHORTLIST) if confidence else k]
+            a for a in order[:k]
             # defence in depth: the index and the SQL already keep internal articles out
             if audience == "internal" or version.articles[a]["audience"] == "public"
         ]
@@ -373,21 +379,10 @@ class Retriever:
                     matched=matched,
                     lexical_score=round(best_lexical.get(article_id, 0.0), 4),
                     confidence=round(confidence.get(article_id, 0.0), 4) if confidence else None,
-                    blend=self.blend if confidence else 0.0,
                     coverage=round(covered[article_id], 4) if covered else None,
-                    coverage_weight=self.coverage_weight,
                 )
             )
-        return by_certainty(hits)[:k]
-
-
-def by_certainty(hits: list[Hit]) -> list[Hit]:
-    """With the classifier, the best hit is the one the decision is most certain of: the
-    shortlist is re-ordered by certainty (stable, so ties keep the ranking's order). Without
-    it, the retrieval ranking stands."""
-    if not hits or hits[0].confidence is None:
         return hits
-    return sorted(hits, key=lambda h: -h.certainty)
 
 
 def _fuse(*rankings: list[str]) -> list[str]:
@@ -400,8 +395,4 @@ def _fuse(*rankings: list[str]) -> list[str]:
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit].rsplit(" ", 1)[0]
-    return cut + "…"
+    return shorten(text, limit + 1)

@@ -15,7 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from frontline.db import Database
-from frontline.settings import Settings, default_embedding_model
+from frontline.knowledge import default_embedding_model
+from frontline.settings import Settings
 from indexer import SentenceTransformerEmbedder, build_index
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,7 +129,7 @@ def make_settings(data_dir: Path, kb_dir: Path, **overrides) -> Settings:  # typ
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    from tests.postgres import pg_bin, postgres_server
+    from tests.support.postgres import pg_bin, postgres_server
 
     if pg_bin() is None:
         if os.environ.get("CI"):

@@ -19,7 +19,6 @@ from bot.actions.knowledge import (
     ActionKBFeedback,
     ActionShowArticle,
 )
-from bot.actions.services import Services
 from bot.actions.tickets import (
     ActionAskSummary,
     ActionFileTicket,
@@ -27,9 +26,10 @@ from bot.actions.tickets import (
     ValidateTicketForm,
     ValidateTicketStatusForm,
 )
-from frontline.conversations import BOT, CUSTOMER
 from frontline.db import Database
 from frontline.knowledge import KnowledgeBase
+from frontline.services import Services
+from frontline.support.conversations import BOT, CUSTOMER
 from tests.conftest import make_settings
 
 SESSION = "test-session-1"
@@ -76,7 +76,12 @@ def test_a_kb_question_is_answered_with_title_passage_and_link(services: Service
     assert [b["payload"] for b in messages[1]["buttons"]] == ["/affirm", "/deny"]
     (decision,) = services.events.for_session(SESSION, "decision")
     assert decision.decision == "answer" and decision.article_id == "reset-password"
-    assert decision.hits[0]["article_id"] == "reset-password" and decision.top_score > 0.7
+    assert decision.hits[0]["article_id"] == "reset-password"
+    # The event records what the decision compared: certainty against the thresholds in force.
+    thresholds = services.knowledge.thresholds
+    assert decision.certainty == decision.hits[0]["certainty"] >= thresholds.answer
+    assert decision.certainty != decision.hits[0]["score"]  # not the cosine
+    assert decision.thresholds == thresholds.as_dict() and decision.ambiguous is False
 
 
 def test_an_unanswerable_question_abstains_honestly(services: Services) -> None:

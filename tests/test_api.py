@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from frontline.app import create_app
+from frontline.api.app import create_app
 from frontline.knowledge import KnowledgeBase
 from tests.conftest import make_settings, write_article
 

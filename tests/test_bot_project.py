@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from bot.actions import ACTIONS
-from frontline.runner import REPO, ensure_model, rasa_env
+from frontline.rasa import ensure_model, rasa_env
+from frontline.settings import PROJECT_DIR as REPO
 from frontline.settings import Settings
 
 DOMAIN = yaml.safe_load((REPO / "bot/domain.yml").read_text())

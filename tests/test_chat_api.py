@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from frontline.app import create_app
+from frontline.api.app import create_app
 from frontline.knowledge import KnowledgeBase
 from tests.conftest import make_settings
-from tests.postgres import free_port
+from tests.support.postgres import free_port
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 
@@ -149,7 +149,8 @@ def test_rate_limit_per_session_says_the_limit(client: TestClient) -> None:
 
 
 def test_rate_limit_window_slides() -> None:
-    from integrations.webchat.limits import RateLimited, SessionRateLimit
+    from frontline.api.limits import SessionRateLimit
+    from frontline.errors import RateLimited
 
     limiter = SessionRateLimit(2)
     limiter.check("s", now=0.0)

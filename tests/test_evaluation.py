@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from frontline.evaluation import QuestionsError, load_questions, retrieval_metrics
+from frontline.evaluation.metrics import QuestionsError, load_questions, retrieval_metrics
 from indexer import Retriever, load_articles
 from tests.conftest import REPO, SAMPLE_KB
 
@@ -58,14 +58,16 @@ def test_malformed_questions_file_names_the_problem(tmp_path: Path, text: str,
 
 # -- frontline eval: the harness end to end on small data ----------------------------------
 def _hit(article_id: str, score: float):  # type: ignore[no-untyped-def]
+    from frontline.knowledge.decision import NO_MIX, rank
     from indexer import Hit
 
-    return Hit(article_id, article_id, None, "public", "", "", "", score, "question")
+    return rank([Hit(article_id, article_id, None, "public", "", "", "", score, "question")],
+                NO_MIX)[0]
 
 
 def test_score_counts_answers_clarifications_and_abstentions() -> None:
-    from frontline.decision import Thresholds
-    from frontline.evaluation import LabelledQuestion, Searched, score
+    from frontline.evaluation.metrics import LabelledQuestion, Searched, score
+    from frontline.knowledge.decision import Thresholds
 
     searched = [
         Searched(LabelledQuestion("a", "x"), [_hit("x", 0.9), _hit("y", 0.5)], 5.0),  # right
@@ -82,7 +84,7 @@ def test_score_counts_answers_clarifications_and_abstentions() -> None:
 
 
 def test_calibration_respects_the_budget_for_unanswerable_questions() -> None:
-    from frontline.evaluation import LabelledQuestion, Searched, calibrate
+    from frontline.evaluation.metrics import LabelledQuestion, Searched, calibrate
 
     searched = [Searched(LabelledQuestion(f"q{i}", "x"), [_hit("x", 0.5 + i / 100)], 1.0)
                 for i in range(40)]
@@ -99,8 +101,7 @@ def test_calibration_finds_the_best_thresholds_on_its_grid(clarify: bool) -> Non
     import random
     from itertools import pairwise
 
-    from frontline.decision import Thresholds
-    from frontline.evaluation import (
+    from frontline.evaluation.metrics import (
         MARGINS,
         LabelledQuestion,
         Searched,
@@ -108,6 +109,7 @@ def test_calibration_finds_the_best_thresholds_on_its_grid(clarify: bool) -> Non
         objective,
         score,
     )
+    from frontline.knowledge.decision import Thresholds
 
     rng = random.Random(7)
     searched = []
@@ -163,7 +165,7 @@ def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> 
                                     "classifier"}
     # The configuration with the best validation objective is the one reported.
     assert report["chosen_by"] == "validation" and report["mode"] in report["modes"]
-    from frontline.evaluation import EvalReport, objective
+    from frontline.evaluation.metrics import EvalReport, objective
 
     on_validation = {m: objective(EvalReport(**r)) for m, r in report["calibration"].items()}
     assert on_validation[report["mode"]] == max(on_validation.values())
@@ -171,7 +173,7 @@ def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> 
     assert set(report["thresholds"]) == {"answer_threshold", "clarify_threshold",
                                          "clarify_margin", "confidence_blend", "coverage_weight"}
     if report["ranking"] != "retrieval":  # the mix is chosen with the thresholds
-        from frontline.eval_run import BLENDS, COVERAGE_WEIGHTS
+        from frontline.evaluation.run import BLENDS, COVERAGE_WEIGHTS
 
         assert report["thresholds"]["confidence_blend"] in BLENDS
         assert report["thresholds"]["coverage_weight"] in COVERAGE_WEIGHTS
@@ -182,9 +184,10 @@ def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> 
 def test_intent_datasets_in_faq_mode(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from frontline import datasets
-    from frontline.decision import Thresholds
-    from frontline.evaluation import score, search_all
+    from frontline.evaluation import datasets
+    from frontline.evaluation.metrics import score, search_all
+    from frontline.knowledge import RankedSearch
+    from frontline.knowledge.decision import NO_MIX, Thresholds
     from indexer import build_index
 
     root = tmp_path / "benchmarks"
@@ -209,22 +212,24 @@ def test_intent_datasets_in_faq_mode(tmp_path: Path, real_embedder) -> None:  # 
     assert set(dataset.train) == set(intents) and dataset.has_oos
     kb = datasets.write_kb(dataset.train, tmp_path / "kb")
     build_index(kb, tmp_path / "index", real_embedder)
-    searched = search_all(Retriever(tmp_path / "index", real_embedder), dataset.test)
+    searched = search_all(RankedSearch(Retriever(tmp_path / "index", real_embedder), NO_MIX),
+                          dataset.test)
     report = score(searched, Thresholds(0.5, 0.5, 0.0), intent_set=True)
     assert report.in_scope_accuracy is not None and report.in_scope_accuracy >= 0.8
     assert report.oos_recall is not None
 
 
-def test_settings_read_calibrated_thresholds_unless_set(tmp_path: Path) -> None:
+def test_entry_points_apply_calibrated_thresholds_unless_set(tmp_path: Path) -> None:
     import json
 
+    from frontline.knowledge.calibration import apply
     from frontline.settings import Settings
 
     (tmp_path / "calibration.json").write_text(json.dumps(
         {"answer_threshold": 0.81, "clarify_threshold": 0.33, "clarify_margin": 0.03}))
-    calibrated = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    calibrated = apply(Settings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
     assert (calibrated.answer_threshold, calibrated.clarify_threshold) == (0.81, 0.33)
-    explicit = Settings(_env_file=None, data_dir=tmp_path, answer_threshold=0.9)  # type: ignore[call-arg]
+    explicit = apply(Settings(_env_file=None, data_dir=tmp_path, answer_threshold=0.9))  # type: ignore[call-arg]
     assert (explicit.answer_threshold, explicit.clarify_margin) == (0.9, 0.03)
 
 
@@ -235,7 +240,7 @@ def test_banking77_slice_end_to_end_calibrates_then_scores_on_all_of_train(
     then the test split is scored on an index of the whole training split."""
     import csv
 
-    from frontline import eval_run
+    from frontline.evaluation import run as eval_run
     from tests.conftest import make_settings
 
     real = REPO.parent / "shared/benchmarks/banking77"

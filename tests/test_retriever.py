@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from frontline.knowledge import Mix, RankedSearch
 from indexer import IndexUnavailable, Retriever, build_index, load_articles
 from tests.conftest import CountingEmbedder, write_article
 
@@ -48,18 +49,16 @@ def test_every_mode_respects_the_audience(sample_index: Path, real_embedder, mod
 
 
 def test_classifier_ranking_orders_by_its_probability(sample_index: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    alone = Retriever(sample_index / "index", real_embedder, ranking="classifier", blend=0.0)
+    alone = Retriever(sample_index / "index", real_embedder, ranking="classifier")
     hits = alone.search("my card was declined when paying for the plan", "public", 5)
     confidences = [h.confidence for h in hits]
     assert all(c is not None for c in confidences)
     assert confidences == sorted(confidences, reverse=True)  # type: ignore[type-var]
     with pytest.raises(ValueError, match="unknown ranking"):
         Retriever(sample_index / "index", real_embedder, ranking="magic")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="blend must be between 0 and 1"):
-        Retriever(sample_index / "index", real_embedder, blend=1.5)
-    blended = Retriever(sample_index / "index", real_embedder, ranking="classifier", blend=0.5)
+    blended = RankedSearch(alone, Mix(blend=0.5))
     hit = blended.search("my card was declined when paying for the plan", "public", 1)[0]
-    assert hit.blend == 0.5 and hit.confidence == hits[0].confidence
+    assert hit.confidence == hits[0].confidence
     assert hit.certainty == pytest.approx(0.5 * hit.confidence + 0.5 * max(hit.score, 0.0))  # type: ignore[operator]
 
 
@@ -118,22 +117,19 @@ def test_search_loop_during_reindex_sees_no_errors_and_switches(
 @pytest.mark.parametrize("ranking", ["fused", "classifier"])
 def test_with_the_classifier_the_shortlist_is_ordered_by_certainty(  # type: ignore[no-untyped-def]
         sample_index: Path, real_embedder, ranking: str) -> None:
-    retriever = Retriever(sample_index / "index", real_embedder, ranking=ranking,  # type: ignore[arg-type]
-                          blend=0.5, coverage_weight=2.0)
-    hits = retriever.search("my card was declined when paying for the plan", "public", 5)
+    retriever = Retriever(sample_index / "index", real_embedder, ranking=ranking)  # type: ignore[arg-type]
+    search = RankedSearch(retriever, Mix(blend=0.5, coverage_weight=2.0))
+    hits = search.search("my card was declined when paying for the plan", "public", 5)
     assert [h.certainty for h in hits] == sorted((h.certainty for h in hits), reverse=True)
     assert all(h.coverage is not None and 0.0 <= h.coverage <= 1.0 for h in hits)
     best = hits[0]
-    assert best.coverage_weight == 2.0 and best.certainty == pytest.approx(
+    assert best.certainty == pytest.approx(
         (0.5 * best.confidence + 0.5 * max(best.score, 0.0)) * best.coverage ** 2)  # type: ignore[operator]
-    with pytest.raises(ValueError, match="coverage_weight must be between 0 and 4"):
-        Retriever(sample_index / "index", real_embedder, coverage_weight=-1.0)
 
 
 def test_retrieval_ranking_is_not_reordered(sample_index: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
     plain = Retriever(sample_index / "index", real_embedder, ranking="retrieval")
-    weighted = Retriever(sample_index / "index", real_embedder, ranking="retrieval",
-                         coverage_weight=2.0)
+    weighted = RankedSearch(plain, Mix(coverage_weight=2.0))
     query = "which plans include the audit log and how long are entries kept"
     assert [h.article_id for h in plain.search(query, "public", 5)] == [
         h.article_id for h in weighted.search(query, "public", 5)]

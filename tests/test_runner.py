@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from frontline.runner import REPO, training_fingerprint, write_endpoints
+from frontline.rasa import training_fingerprint, write_endpoints
+from frontline.settings import PROJECT_DIR as REPO
 from frontline.settings import Settings
 
 

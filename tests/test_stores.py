@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from frontline.conversations import CUSTOMER, REP, Conversations
+from frontline.analytics import EventLog
 from frontline.db import Database
-from frontline.events import EventLog
-from frontline.redact import mask
-from frontline.tickets import InvalidTicket, TicketNotFound, TicketStore, propose_summary
+from frontline.errors import InvalidTicket, TicketNotFound
+from frontline.notify import Notifier
+from frontline.redaction import mask
+from frontline.support import Handoff
+from frontline.support.conversations import CUSTOMER, REP, Conversations
+from frontline.ticketing import SqlTicketBackend as TicketStore
+from frontline.ticketing import propose_summary
 
 
 def test_ticket_numbers_transcript_and_masking(database: Database) -> None:
@@ -54,17 +58,22 @@ def test_invalid_tickets_are_refused_with_the_reason(database: Database) -> None
 
 def test_resolving_a_handoff_gives_the_chat_back_to_the_bot(database: Database) -> None:
     tickets, chats = TicketStore(database), Conversations(database)
-    ticket = tickets.create(email="", summary="wants a person", session_id="sess-handoff",
-                            handoff=True)
-    assert ticket.priority == "high"
-    chats.start_handoff("sess-handoff", ticket.id)
+    handoff = Handoff(chats, tickets, EventLog(database), Notifier())
+    ticket = handoff.start("sess-handoff", email="", summary="wants a person", details="",
+                           transcript=[], tried_articles=[])
+    assert ticket.priority == "high" and ticket.handoff
     assert chats.handoff_ticket("sess-handoff") == ticket.id
-    updated = tickets.update(ticket.number, status="pending", assignee="maria", note="on it")
+    updated = handoff.update_ticket(ticket.number, status="pending", assignee="maria",
+                                    note="on it")
     assert updated.assignee == "maria" and chats.handoff_ticket("sess-handoff") == ticket.id
-    resolved = tickets.update(ticket.number, status="resolved")
+    resolved = handoff.update_ticket(ticket.number, status="resolved")
     assert resolved.resolved_at is not None
     assert chats.handoff_ticket("sess-handoff") is None
-    assert [n.text for n in tickets.notes(ticket)] == ["on it"]
+    assert [n.text for n in tickets.notes(ticket) if n.sender == "note"] == ["on it"]
+    told = chats.messages("sess-handoff", senders=("bot",))
+    assert len(told) == 1 and "ended this conversation" in told[0].text
+    assert handoff.end(ticket.number, by="maria") is False  # already given back: nothing new
+    assert len(chats.messages("sess-handoff", senders=("bot",))) == 1
 
 
 def test_filtering_and_paging_tickets(database: Database) -> None:
@@ -93,18 +102,20 @@ def test_messages_undelivered_words_and_rep_replies(database: Database) -> None:
 def test_events_record_outcomes(database: Database) -> None:
     log = EventLog(database)
     log.record("decision", session_id="s1-abcdef", query="refund for jane@example.com",
-               hits=[{"article_id": "refund-policy", "score": 0.8}], decision="answer",
+               hits=[{"article_id": "refund-policy", "score": 0.8, "certainty": 0.6}],
+               decision="answer", certainty=0.6, thresholds={"answer": 0.5}, ambiguous=False,
                article_id="refund-policy")
     log.record("csat", session_id="s1-abcdef", csat=5)
     events = log.for_session("s1-abcdef")
     assert [e.kind for e in events] == ["decision", "csat"]
-    assert events[0].query == "refund for [email]" and events[0].top_score == 0.8
+    assert events[0].query == "refund for [email]" and events[0].certainty == 0.6
+    assert events[0].thresholds == {"answer": 0.5} and events[0].ambiguous is False
     with pytest.raises(ValueError, match="unknown event kind"):
         log.record("nonsense")
 
 
 def test_database_down_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from frontline.db import DatabaseUnavailable
+    from frontline.errors import DatabaseUnavailable
 
     db = Database("postgresql+psycopg2://nobody@127.0.0.1:1/nothing")
     with pytest.raises(DatabaseUnavailable, match="database is unavailable"):

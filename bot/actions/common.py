@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import abc
 import json
-from typing import Any
+from functools import cache
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.services import Services, shared
-from frontline.events import EventLog
-from indexer import Hit
+from frontline.knowledge import ScoredHit
+from frontline.knowledge.calibration import apply as apply_calibration
+from frontline.services import Services
+from frontline.settings import get_settings
+from indexer.text import clip
 
 PASSAGE_CHARS = 700
 
@@ -25,16 +27,25 @@ TICKET_OR_HUMAN = [
 ]
 
 
+@cache
+def default_services() -> Services:
+    """Services from the environment's settings, for an action built with no arguments outside
+    the Frontline service (``python -m rasa_sdk --actions bot.actions``). The service itself
+    always injects its own; this is built on first use, never at import."""
+    services = Services.build(apply_calibration(get_settings()))
+    services.db.migrate()
+    return services
+
+
 class UsesServices:
-    """The service's collaborators, injected, or the shared ones on first use (never at
-    construction: the executor builds every action with no arguments)."""
+    """The service's collaborators, injected through the constructor (a lazy default)."""
 
     _services: Services | None = None
 
     @property
     def services(self) -> Services:
         if self._services is None:
-            self._services = shared()
+            self._services = default_services()
         return self._services
 
 
@@ -51,18 +62,12 @@ def channel_of(tracker: Tracker) -> str:
     return "webchat" if channel == "rest" else channel
 
 
-def passage(hit: Hit) -> str:
-    text = hit.passage.strip()
-    if len(text) > PASSAGE_CHARS:
-        text = text[:PASSAGE_CHARS].rsplit(" ", 1)[0] + "…"
-    return text
-
-
-def show_article(dispatcher: CollectingDispatcher, hit: Hit, intro: str = "",
+def show_article(dispatcher: CollectingDispatcher, hit: ScoredHit, intro: str = "",
                  ask_feedback: bool = True) -> None:
     """Utter an article's passage with its title and link, then ask whether it helped."""
     heading = f"**{hit.title}**" + (f" — {hit.heading}" if hit.heading else "")
-    text = "\n\n".join(part for part in (intro, heading, passage(hit)) if part)
+    text = "\n\n".join(part for part in (intro, heading, clip(hit.passage, PASSAGE_CHARS))
+                       if part)
     links = [{"title": hit.title, "url": hit.url}] if hit.url else []
     dispatcher.utter_message(text=text, json_message={"links": links} if links else None)
     if ask_feedback:
@@ -71,22 +76,3 @@ def show_article(dispatcher: CollectingDispatcher, hit: Hit, intro: str = "",
 
 def choose_article_payload(article_id: str) -> str:
     return "/choose_article" + json.dumps({"article_id": article_id})
-
-
-def hits_for_event(hits: list[Hit], limit: int = 5) -> list[dict[str, Any]]:
-    return [{"article_id": h.article_id, "score": h.score, "certainty": h.certainty}
-            for h in hits[:limit]]
-
-
-def last_decision(events: EventLog, session_id: str) -> Any | None:
-    """The newest KB decision of this conversation (query, hits, outcome), or None."""
-    decisions = events.for_session(session_id, "decision")
-    return decisions[-1] if decisions else None
-
-
-def tried_articles(events: EventLog, session_id: str) -> list[str]:
-    """Articles already shown as answers in this conversation, oldest first."""
-    return list(dict.fromkeys(
-        e.article_id for e in events.for_session(session_id, "decision")
-        if e.decision == "answer" and e.article_id
-    ))

@@ -14,12 +14,8 @@ from bot.actions.common import (
     FrontlineAction,
     channel_of,
     choose_article_payload,
-    hits_for_event,
-    last_decision,
     show_article,
-    tried_articles,
 )
-from frontline.decision import decide
 from frontline.errors import ArticleNotFound, FrontlineError
 
 logger = logging.getLogger(__name__)
@@ -55,21 +51,14 @@ class ActionAnswerFromKB(FrontlineAction):
         query = (tracker.latest_message.get("text") or "").strip()
         services = self.services
         try:
-            hits = services.knowledge.search(query, "public", services.settings.search_default_k)
+            decision = services.knowledge.decide(query, "public")
         except FrontlineError as exc:
             logger.error("KB search failed: %s", exc.detail)
-            hits = None
-        if hits is None:
             services.events.record("decision", session_id=tracker.sender_id,
                                    channel=channel_of(tracker), query=query, decision="abstain")
             return offer_ticket(dispatcher, UNAVAILABLE_TEXT)
-        decision = decide(hits, services.thresholds)
-        services.events.record(
-            "decision", session_id=tracker.sender_id, channel=channel_of(tracker), query=query,
-            hits=hits_for_event(hits), decision=decision.outcome,
-            article_id=decision.best.article_id if decision.outcome == "answer" and decision.best
-            else None,
-        )
+        services.events.decision(decision, query=query, session_id=tracker.sender_id,
+                                 channel=channel_of(tracker))
         if decision.outcome == "answer" and decision.best is not None:
             if tracker.active_loop.get("name"):
                 # A question in the middle of a form: answer it; the form asks its next
@@ -79,9 +68,8 @@ class ActionAnswerFromKB(FrontlineAction):
             show_article(dispatcher, decision.best)
             return [SlotSet("kb_state", "answered")]
         if decision.outcome == "clarify":
-            sure = decision.hits[0].certainty >= services.thresholds.answer
             dispatcher.utter_message(
-                text=CLARIFY_CLOSE_TEXT if sure else CLARIFY_UNSURE_TEXT,
+                text=CLARIFY_CLOSE_TEXT if decision.ambiguous else CLARIFY_UNSURE_TEXT,
                 buttons=[
                     {"title": h.title, "payload": choose_article_payload(h.article_id)}
                     for h in decision.options
@@ -101,7 +89,7 @@ class ActionShowArticle(FrontlineAction):
             domain: dict[str, Any]) -> list[EventType]:
         article_id = tracker.get_slot("article_id") or ""
         services = self.services
-        previous = last_decision(services.events, tracker.sender_id)
+        previous = services.events.last_decision(tracker.sender_id)
         query = previous.query if previous is not None and previous.query else ""
         try:
             hit = services.knowledge.article(article_id, "public", query)
@@ -112,6 +100,7 @@ class ActionShowArticle(FrontlineAction):
         services.events.record(
             "decision", session_id=tracker.sender_id, channel=channel_of(tracker), query=query,
             hits=previous.hits if previous is not None else [], decision="answer",
+            certainty=hit.certainty, thresholds=services.knowledge.thresholds.as_dict(),
             article_id=hit.article_id,
         )
         show_article(dispatcher, hit)
@@ -130,7 +119,7 @@ class ActionKBFeedback(FrontlineAction):
         session_id = tracker.sender_id
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         state = tracker.get_slot("kb_state")
-        shown = tried_articles(services.events, session_id)
+        shown = services.events.tried_articles(session_id)
         article = shown[-1] if shown else None
         channel = channel_of(tracker)
         if intent == "affirm" and state in ("answered", "feedback_no"):
@@ -143,7 +132,7 @@ class ActionKBFeedback(FrontlineAction):
         if state in ("answered", "feedback_no"):
             services.events.record("feedback", session_id=session_id, channel=channel,
                                    article_id=article, deflected=False)
-        previous = last_decision(services.events, session_id)
+        previous = services.events.last_decision(session_id)
         if state == "answered" and previous is not None:
             # The next-best article is offered once, whatever its score: the customer has
             # just told us the best one did not help.
@@ -157,7 +146,9 @@ class ActionKBFeedback(FrontlineAction):
                     continue
                 services.events.record(
                     "decision", session_id=session_id, channel=channel, query=previous.query,
-                    hits=previous.hits, decision="answer", article_id=hit.article_id,
+                    hits=previous.hits, decision="answer", certainty=hit.certainty,
+                    thresholds=services.knowledge.thresholds.as_dict(),
+                    article_id=hit.article_id,
                 )
                 show_article(dispatcher, hit, intro="Sorry about that. This article may help:")
                 return [SlotSet("kb_state", "feedback_no")]

@@ -10,16 +10,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import (
-    FrontlineAction,
-    UsesServices,
-    channel_of,
-    last_decision,
-    tried_articles,
-)
-from bot.actions.services import Services
-from frontline.conversations import BOT, CUSTOMER
-from frontline.tickets import NUMBER_OFFSET, SUMMARY_MAX, propose_summary, valid_email
+from bot.actions.common import FrontlineAction, UsesServices, channel_of
+from frontline.redaction import valid_email
+from frontline.services import Services
+from frontline.support import summary_from_events, transcript
+from frontline.ticketing import NUMBER_OFFSET, SUMMARY_MAX, propose_summary
+from indexer.text import shorten
 
 TICKET_NUMBER = re.compile(r"#?\s*(\d{4,8})")
 STATUS_TEXT = {
@@ -48,9 +44,9 @@ def _email(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
 def proposed_summary(services: Services, tracker: Tracker) -> str:
     """A summary from the conversation: the last question the KB could not settle, else the
     customer's latest words that were not a button."""
-    previous = last_decision(services.events, tracker.sender_id)
-    if previous is not None and previous.query:
-        return propose_summary(previous.query)
+    from_events = summary_from_events(services.events, tracker.sender_id)
+    if from_events:
+        return from_events
     for event in reversed(tracker.events):
         text = (event.get("text") or "") if event.get("event") == "user" else ""
         if text and not text.startswith("/"):
@@ -77,7 +73,7 @@ class ValidateTicketForm(_Validation):
                 text=f"That's a bit long for a summary (at most {SUMMARY_MAX} characters). "
                 "I've shortened it; you can add everything else in the details."
             )
-            text = text[: SUMMARY_MAX - 1].rsplit(" ", 1)[0] + "…"
+            text = shorten(text, SUMMARY_MAX)
         return {"summary": text}
 
     def validate_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -123,8 +119,8 @@ class ActionFileTicket(FrontlineAction):
             email=tracker.get_slot("email") or "",
             summary=tracker.get_slot("summary") or "Customer request",
             details=tracker.get_slot("details") or "",
-            transcript=transcript(services, session_id),
-            tried_articles=tried_articles(services.events, session_id),
+            transcript=transcript(services.conversations, session_id),
+            tried_articles=services.events.tried_articles(session_id),
             session_id=session_id,
             channel=channel_of(tracker),
         )
@@ -136,14 +132,6 @@ class ActionFileTicket(FrontlineAction):
             f"me for its status any time with the ticket number."
         )
         return [SlotSet("summary", None), SlotSet("details", None), SlotSet("kb_state", None)]
-
-
-def transcript(services: Services, session_id: str) -> list[dict[str, Any]]:
-    """The conversation as the service recorded it (customer and bot turns, kept messages)."""
-    return [
-        {"sender": m.sender, "text": m.text, "at": m.created_at.isoformat()}
-        for m in services.conversations.messages(session_id, senders=(CUSTOMER, BOT))
-    ]
 
 
 class ValidateTicketStatusForm(_Validation):

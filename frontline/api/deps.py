@@ -8,29 +8,35 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from bot.actions.services import Services
 from frontline.errors import AdminDisabled, Unauthorized
 from frontline.knowledge import KnowledgeBase
+from frontline.services import Services
 from frontline.settings import Settings
+from frontline.support import ChatService
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-def get_knowledge(request: Request) -> KnowledgeBase:
-    return request.app.state.knowledge  # type: ignore[no-any-return]
 
 
 def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+def get_settings(request: Request) -> Settings:
+    return get_services(request).settings
+
+
+def get_knowledge(request: Request) -> KnowledgeBase:
+    return get_services(request).knowledge
+
+
+def get_chat(request: Request) -> ChatService:
+    return get_services(request).chat
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+ChatDep = Annotated[ChatService, Depends(get_chat)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

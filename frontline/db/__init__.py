@@ -1,6 +1,18 @@
 """The SQL database: models, engine and Alembic migrations."""
 
-from frontline.db.engine import Database, DatabaseUnavailable
-from frontline.db.models import Base, ChatSession, Event, Message, Ticket
+from frontline.db.engine import Database
+from frontline.db.models import (
+    Base,
+    ChatSession,
+    Event,
+    Message,
+    ProcessFeedback,
+    Rating,
+    SlackEventSeen,
+    SlackOutbox,
+    SlackThread,
+    Ticket,
+)
 
-__all__ = ["Base", "ChatSession", "Database", "DatabaseUnavailable", "Event", "Message", "Ticket"]
+__all__ = ["Base", "ChatSession", "Database", "Event", "Message", "ProcessFeedback", "Rating",
+           "SlackEventSeen", "SlackOutbox", "SlackThread", "Ticket"]

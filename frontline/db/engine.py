@@ -12,15 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from frontline.errors import FrontlineError
+from frontline.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-class DatabaseUnavailable(FrontlineError):
-    code = "database_unavailable"
-    status = 503
 
 
 class Database:

@@ -1,4 +1,5 @@
-"""Tables: tickets, messages, events, chat sessions. Change them only with a migration."""
+"""Tables: tickets, messages, events, chat sessions, rep ratings, process feedback, and the
+Slack app's message map, retry queue and seen-event log. Change them only with a migration."""
 
 from __future__ import annotations
 
@@ -66,9 +67,13 @@ class Event(Base):
     channel: Mapped[str] = mapped_column(String(32), default="webchat")
     audience: Mapped[str] = mapped_column(String(16), default="public")
     query: Mapped[str | None] = mapped_column(Text)
-    hits: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{article_id, score}]
-    top_score: Mapped[float | None] = mapped_column(Float)
+    # [{article_id, score, certainty}], best first
+    hits: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The best hit's certainty: what the decision compared with the thresholds in force.
+    certainty: Mapped[float | None] = mapped_column(Float)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     decision: Mapped[str | None] = mapped_column(String(16))  # answer | clarify | abstain
+    ambiguous: Mapped[bool | None] = mapped_column(Boolean)  # clarify: close runner-up
     article_id: Mapped[str | None] = mapped_column(String(200))
     deflected: Mapped[bool | None] = mapped_column(Boolean)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
@@ -90,4 +95,87 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Rating(Base):
+    """A rep's 👍/👎 on a suggested article (Slack), with the reason for a 👎."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rep: Mapped[str] = mapped_column(String(64), index=True)  # Slack user id
+    channel: Mapped[str] = mapped_column(String(32), default="slack")
+    query: Mapped[str] = mapped_column(Text, default="")
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(32))  # wrong_article|outdated|incomplete
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class ProcessFeedback(Base):
+    """What a rep tells the ops team about a process, a tool, the KB or a policy."""
+
+    __tablename__ = "process_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rep: Mapped[str] = mapped_column(String(64), index=True)  # Slack user id
+    rep_name: Mapped[str] = mapped_column(String(128), default="")
+    area: Mapped[str] = mapped_column(String(32), index=True)
+    what_happened: Mapped[str] = mapped_column(Text)
+    what_would_help: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class SlackThread(Base):
+    """The Slack message that stands for a ticket (its thread carries a live handoff)."""
+
+    __tablename__ = "slack_threads"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32), index=True)  # None until posted
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SlackOutbox(Base):
+    """A Slack Web API call waiting to be made: sent in order per ``key``, retried with
+    back-off while Slack answers 429/5xx or times out, kept in the database so no replica's
+    restart loses it."""
+
+    __tablename__ = "slack_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)  # ordering scope, e.g. ticket:12
+    method: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # thread parent
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SlackEventSeen(Base):
+    """Slack event ids already handled: a retried delivery is acknowledged, not redone."""
+
+    __tablename__ = "slack_events_seen"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
     )

@@ -10,23 +10,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from frontline.api.deps import SettingsDep
-from frontline.errors import FrontlineError
-from integrations.webchat.proxy import ChatProxy
+from frontline.api.deps import ChatDep, SettingsDep
+from frontline.errors import EmptyMessage, MessageTooLong
 
 router = APIRouter(tags=["chat"])
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_ID = r"^[A-Za-z0-9_.:-]{8,128}$"
-
-
-class MessageTooLong(FrontlineError):
-    code = "message_too_long"
-    status = 413
-
-
-class EmptyMessage(FrontlineError):
-    code = "empty_message"
-    status = 422
 
 
 class ChatRequest(BaseModel):
@@ -75,12 +64,9 @@ class HistoryResponse(BaseModel):
     messages: list[HistoryMessage]
 
 
-def get_proxy(request: Request) -> ChatProxy:
-    return request.app.state.chat_proxy  # type: ignore[no-any-return]
-
-
 @router.post("/chat", response_model=ChatResponse)
-async def chat(body: ChatRequest, request: Request, settings: SettingsDep) -> ChatResponse:
+async def chat(body: ChatRequest, request: Request, settings: SettingsDep,
+               service: ChatDep) -> ChatResponse:
     """Send the customer's message to the assistant (or to the person who has the chat)."""
     request.app.state.chat_rate_limit.check(body.session_id)
     text = body.message.strip()
@@ -90,21 +76,20 @@ async def chat(body: ChatRequest, request: Request, settings: SettingsDep) -> Ch
         raise MessageTooLong(
             f"the message is {len(text)} characters; the limit is {settings.chat_max_chars}"
         )
-    replies = await get_proxy(request).handle(body.session_id, text, shown=body.title,
-                                              client_id=body.client_id)
+    replies = await service.handle(body.session_id, text, shown=body.title,
+                                   client_id=body.client_id)
     return ChatResponse(messages=[ChatMessage(**r.as_dict()) for r in replies])
 
 
 @router.get("/chat/history", response_model=HistoryResponse)
 async def history(
-    request: Request,
+    service: ChatDep,
     session_id: Annotated[str, Query(pattern=SESSION_ID)],
     after: Annotated[int, Query(ge=0, description="Only messages with a larger id.")] = 0,
 ) -> HistoryResponse:
     """The conversation so far (customer, assistant and support-team messages)."""
-    proxy = get_proxy(request)
     rows = await run_in_threadpool(
-        proxy.conversations.messages, session_id, after_id=after,
+        service.conversations.messages, session_id, after_id=after,
         senders=("customer", "bot", "rep"),
     )
     return HistoryResponse(session_id=session_id, messages=[

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from frontline.runner import Stack
 from tests.conftest import make_settings
+from tests.support.stack import Stack
 
 ADMIN_TOKEN = "e2e-admin-token"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from frontline.runner import Stack
 from tests.e2e.conftest import ADMIN_TOKEN, Chat, text_of
+from tests.support.stack import Stack
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.postgres import free_port
+from tests.support.postgres import free_port
 
 
 def start(data: Path, kb: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -71,6 +71,6 @@ def test_a_rasa_crash_is_reported_and_stops_the_run(data_dir: Path, sample_index
             os.kill(pid, signal.SIGKILL)
         assert process.wait(timeout=60) == 1
         output = log.read_text()
-        assert "ERROR frontline.runner" in output and "exited" in output and "code -9" in output
+        assert "ERROR frontline.cli.run" in output and "exited" in output and "code -9" in output
     finally:
         process.kill()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
-from frontline.runner import Stack
+from tests.support.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 # Screenshots go to docs/ only when asked (`make screenshots`), so a test run leaves the

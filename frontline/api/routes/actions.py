@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 @router.post("/webhook")
 def webhook(request: Request, action_call: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
     """Run one custom action for the Rasa server (sync route: actions do blocking I/O)."""
-    expected = request.app.state.settings.action_token.get_secret_value()
+    expected = request.app.state.services.settings.action_token.get_secret_value()
     given = request.query_params.get("token", "")
     if expected and not secrets.compare_digest(given.encode(), expected.encode()):
         return JSONResponse({"error": "invalid action token"}, 401)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +21,11 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-async def healthz(request: Request, knowledge: KnowledgeDep,
-                  services: ServicesDep) -> Health | JSONResponse:
+async def healthz(knowledge: KnowledgeDep, services: ServicesDep) -> Health | JSONResponse:
     """200 when an index version is served and the database answers, else 503. The assistant
     being down does not fail the check: the service then answers customers honestly itself."""
-    rasa = "up" if await request.app.state.chat_proxy.rasa.ping() else "down"
-    database = "up" if await run_in_threadpool(services.tickets.db.ping) else "down"
+    rasa = "up" if await services.chat.assistant.ping() else "down"
+    database = "up" if await run_in_threadpool(services.db.ping) else "down"
     try:
         status = await run_in_threadpool(knowledge.status)
     except IndexNotReady:

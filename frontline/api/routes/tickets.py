@@ -10,16 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from frontline.api.deps import AdminDep, ServicesDep
-from frontline.conversations import REP
 from frontline.db import Ticket
-from frontline.errors import FrontlineError
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
-
-
-class NotAHandoff(FrontlineError):
-    code = "not_a_handoff"
-    status = 409
 
 
 class TicketOut(BaseModel):
@@ -90,11 +83,8 @@ def get_ticket(number: int, services: ServicesDep, _: AdminDep) -> TicketDetail:
          "at": m.created_at.isoformat()}
         for m in services.tickets.notes(ticket)
     ]
-    active = bool(ticket.session_id) and (
-        services.conversations.handoff_ticket(ticket.session_id or "") == ticket.id
-    )
     return _out(ticket, TicketDetail, transcript=ticket.transcript, notes=notes,
-                handoff_active=active)
+                handoff_active=services.handoff.active(ticket))
 
 
 @router.patch("/{number}", response_model=TicketOut)
@@ -102,19 +92,15 @@ def update_ticket(number: int, body: TicketUpdate, services: ServicesDep,
                   _: AdminDep) -> TicketOut:
     """Change status or assignee, add an internal note. Resolving a handoff ticket hands the
     conversation back to the assistant."""
-    ticket = services.tickets.update(number, status=body.status, assignee=body.assignee,
-                                     note=body.note)
-    return _out(ticket)
+    ticket = services.handoff.update_ticket(number, status=body.status, assignee=body.assignee,
+                                            note=body.note)
+    return _out(ticket, handoff_active=services.handoff.active(ticket))
 
 
 @router.post("/{number}/reply", response_model=TicketOut)
 async def reply(number: int, body: Reply, services: ServicesDep, _: AdminDep) -> TicketOut:
-    """A rep's reply to the customer, shown in the customer's chat."""
+    """A rep's reply to the customer, shown in the customer's chat (and in Slack's thread)."""
+    await run_in_threadpool(lambda: services.handoff.reply(number, body.text,
+                                                           author=body.author))
     ticket = await run_in_threadpool(services.tickets.get, number)
-    if not ticket.session_id:
-        raise NotAHandoff(f"ticket #{number} has no chat conversation to reply in")
-    await run_in_threadpool(
-        services.conversations.add, ticket.session_id, REP, body.text.strip(),
-        ticket_id=ticket.id, data={"author": body.author},
-    )
     return _out(ticket)

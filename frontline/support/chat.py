@@ -1,28 +1,35 @@
-"""The chat proxy between the widget and Rasa: limits, handoff, and nothing lost.
+"""The chat turn, for every channel: a customer's message in, the replies out, nothing lost.
 
-Every customer message is stored before it is forwarded; every reply is stored after. When a
-person has the conversation, messages go to them, not to Rasa. When Rasa cannot be reached, the
-customer is told so honestly, the words are kept, and an email address given meanwhile turns the
-kept words into a ticket.
+Every customer message is stored before it is forwarded; every reply is stored after. A retry
+of a message already handled is answered again from what was stored. When a person has the
+conversation, messages go to them, not to the assistant. When the assistant cannot be reached,
+the customer is told so honestly, the words are kept, and an email address given meanwhile
+turns the kept words into a ticket.
+
+Turns of one conversation run one at a time (in this process), so a handoff that starts while
+a message is being handled takes effect for the next message, never halfway through one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
+import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 from starlette.concurrency import run_in_threadpool
 
-from frontline.conversations import BOT, CUSTOMER, Conversations
-from frontline.events import EventLog
-from frontline.tickets import TicketStore, propose_summary
+from frontline.analytics import EventLog
+from frontline.errors import AssistantUnavailable
+from frontline.redaction import find_email
+from frontline.support.conversations import BOT, CUSTOMER, Conversations
+from frontline.support.handoff import RELAYED, Handoff
+from frontline.support.transcript import transcript
+from frontline.ticketing import TicketBackend, propose_summary
 
 logger = logging.getLogger(__name__)
 
-EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 UNAVAILABLE = (
     "Sorry — I can't reach our assistant right now. I've kept your message. If you leave your "
     "email address here, I'll pass everything you wrote to our support team as a ticket; or try "
@@ -30,8 +37,15 @@ UNAVAILABLE = (
 )
 
 
-class AssistantUnavailable(Exception):
-    """Rasa did not answer (down, refused, timed out, or an error status)."""
+class Assistant(Protocol):
+    """The dialogue engine (the Rasa server, through ``frontline.rasa.RasaClient``)."""
+
+    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """Replies as Rasa's REST channel gives them; raises ``AssistantUnavailable``."""
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -44,46 +58,9 @@ class OutMessage:
         return {"text": self.text, "buttons": self.buttons, "links": self.links}
 
 
-class RasaClient:
-    """Rasa's REST channel and its root endpoint, over one pooled HTTP client."""
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._client: httpx.AsyncClient | None = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """One pooled client, (re)opened on demand: an app restarted after shutdown works."""
-        if self._client is None or self._client.is_closed:
-            self._client = httpx.AsyncClient(timeout=self.timeout)
-        return self._client
-
-    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
-        try:
-            response = await self.client.post(
-                f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
-            )
-            response.raise_for_status()
-            return list(response.json() or [])
-        except (httpx.HTTPError, ValueError, RuntimeError) as exc:
-            raise AssistantUnavailable(f"{type(exc).__name__}: {exc}") from exc
-
-    async def ping(self) -> bool:
-        try:
-            response = await self.client.get(f"{self.base_url}/", timeout=2.0)
-            return response.status_code == 200
-        except (httpx.HTTPError, RuntimeError):
-            return False
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-
-
-def from_rasa(items: list[dict[str, Any]]) -> list[OutMessage]:
-    """Rasa REST output → widget messages; a custom ``{"links": [...]}`` joins the message
-    before it (Rasa sends custom payloads as separate messages)."""
+def replies_from(items: list[dict[str, Any]]) -> list[OutMessage]:
+    """Rasa REST output → messages; a custom ``{"links": [...]}`` joins the message before it
+    (Rasa sends custom payloads as separate messages)."""
     out: list[OutMessage] = []
     for item in items:
         custom = item.get("custom") or {}
@@ -104,13 +81,24 @@ def from_rasa(items: list[dict[str, Any]]) -> list[OutMessage]:
     return out
 
 
-class ChatProxy:
-    def __init__(self, rasa: RasaClient, conversations: Conversations, tickets: TicketStore,
-                 events: EventLog) -> None:
-        self.rasa = rasa
+class ChatService:
+    def __init__(self, assistant: Assistant, conversations: Conversations,
+                 tickets: TicketBackend, events: EventLog, handoff: Handoff) -> None:
+        self.assistant = assistant
         self.conversations = conversations
         self.tickets = tickets
         self.events = events
+        self.handoff = handoff
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _turn(self, session_id: str) -> asyncio.Lock:
+        lock = self._turns.get(session_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._turns[session_id] = lock
+        return lock
 
     async def handle(self, session_id: str, text: str, shown: str | None = None,
                      client_id: str | None = None) -> list[OutMessage]:
@@ -118,6 +106,12 @@ class ChatProxy:
         saw themselves say (a button's title), which is what the conversation records. A
         ``client_id`` seen before in this session is a retry whose reply was lost: the replies
         recorded after it are returned again and nothing is stored or forwarded twice."""
+        lock = self._turn(session_id)
+        async with lock:
+            return await self._handle(session_id, text, shown, client_id)
+
+    async def _handle(self, session_id: str, text: str, shown: str | None,
+                      client_id: str | None) -> list[OutMessage]:
         if client_id:
             replayed = await run_in_threadpool(self._replay, session_id, client_id)
             if replayed is not None:
@@ -126,18 +120,15 @@ class ChatProxy:
         data: dict[str, Any] = {"payload": text} if said != text else {}
         if client_id:
             data["client_id"] = client_id
-        handoff = await run_in_threadpool(self.conversations.handoff_ticket, session_id)
+        kept, handoff = await run_in_threadpool(self.conversations.add_customer, session_id,
+                                                said, data or None)
         if handoff is not None:
-            await run_in_threadpool(self.conversations.add, session_id, CUSTOMER, said,
-                                    ticket_id=handoff, data=data or None, masked=True)
-            return [OutMessage(text="Sent to our support team — they'll reply here.")]
-        kept = await run_in_threadpool(
-            self.conversations.add, session_id, CUSTOMER, said, data=data or None, masked=True
-        )
+            await run_in_threadpool(self.handoff.relay, handoff, kept.text)
+            return [OutMessage(text=RELAYED)]
         try:
-            replies = from_rasa(await self.rasa.send(session_id, text))
+            replies = replies_from(await self.assistant.send(session_id, text))
         except AssistantUnavailable as exc:
-            logger.error("assistant unavailable for session %s: %s", session_id, exc)
+            logger.error("assistant unavailable for session %s: %s", session_id, exc.detail)
             return await run_in_threadpool(self._unavailable, session_id, kept.id, text)
         for reply in replies:
             await run_in_threadpool(
@@ -165,25 +156,22 @@ class ChatProxy:
     def _unavailable(self, session_id: str, message_id: int, text: str) -> list[OutMessage]:
         self.conversations.mark_undelivered(message_id)
         self.events.record("chat_unavailable", session_id=session_id, query=text)
-        email = EMAIL_IN_TEXT.search(text)
+        email = find_email(text)
         if email is None:
             self.conversations.add(session_id, BOT, UNAVAILABLE)
             return [OutMessage(text=UNAVAILABLE)]
         waiting = self.conversations.undelivered(session_id)
         others = [m for m in waiting if m.id != message_id]
         ticket = self.tickets.create(
-            email=email.group(),
+            email=email,
             summary=propose_summary(others[0].text if others else text),
             details="\n".join(m.text for m in others) or text,
-            transcript=[
-                {"sender": m.sender, "text": m.text, "at": m.created_at.isoformat()}
-                for m in self.conversations.messages(session_id, senders=(CUSTOMER, BOT))
-            ],
+            transcript=transcript(self.conversations, session_id),
             session_id=session_id,
         )
         self.conversations.attach(session_id, [m.id for m in waiting], ticket.id)
         self.events.record("ticket", session_id=session_id, ticket_id=ticket.id, deflected=False)
         reply = (f"Thank you. I've passed your messages to our support team as ticket "
                  f"#{ticket.number}; they'll reply to {ticket.email}.")
-        self.conversations.add(session_id, BOT, reply)
+        self.conversations.add(session_id, BOT, reply, masked=True)
         return [OutMessage(text=reply)]

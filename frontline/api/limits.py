@@ -10,16 +10,7 @@ import threading
 import time
 from collections import deque
 
-from frontline.errors import FrontlineError
-
-
-class RateLimited(FrontlineError):
-    code = "rate_limited"
-    status = 429
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
+from frontline.errors import RateLimited
 
 
 class SessionRateLimit:

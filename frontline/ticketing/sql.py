@@ -1,9 +1,11 @@
-"""Tickets: filed by the assistant (or by the chat proxy when the assistant is down), looked up by
-customers with number + email, worked on by reps through the admin API and Slack."""
+"""The built-in ticket backend: tickets in Frontline's own SQL database.
+
+Filed by the assistant (or by the chat turn when the assistant is down), looked up by customers
+with number + email, worked on by reps through the admin API and Slack.
+"""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,43 +14,19 @@ from typing import Any
 from sqlalchemy import func, select
 
 from frontline.db import Database, Message, Ticket
-from frontline.db.models import ChatSession
-from frontline.errors import FrontlineError
-from frontline.redact import mask
-
-NUMBER_OFFSET = 10000  # ticket numbers start at 10001: they read as numbers, not row ids
-STATUSES = ("open", "pending", "resolved")
-PRIORITIES = ("normal", "high")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-SUMMARY_MAX = 200
+from frontline.errors import InvalidTicket, TicketNotFound
+from frontline.notify import Notifier
+from frontline.redaction import mask, valid_email
+from frontline.ticketing.backend import NUMBER_OFFSET, STATUSES, SUMMARY_MAX
 
 
-class TicketNotFound(FrontlineError):
-    code = "ticket_not_found"
-    status = 404
+class SqlTicketBackend:
+    """``TicketBackend`` over the ``tickets`` table; every change is announced to
+    ``notifier`` (Slack mirrors it) after it is committed."""
 
-
-class InvalidTicket(FrontlineError):
-    code = "invalid_ticket"
-    status = 422
-
-
-def valid_email(value: str) -> bool:
-    return bool(EMAIL.match(value.strip())) and len(value) <= 320
-
-
-def propose_summary(text: str) -> str:
-    """A one-line summary from a customer's message: first sentence, trimmed to the limit."""
-    line = " ".join(text.split())
-    first = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
-    if len(first) > SUMMARY_MAX:
-        first = first[: SUMMARY_MAX - 1].rsplit(" ", 1)[0] + "…"
-    return first[:1].upper() + first[1:]
-
-
-class TicketStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, notifier: Notifier | None = None) -> None:
         self.db = db
+        self.notifier = notifier or Notifier()
 
     def create(
         self,
@@ -88,6 +66,7 @@ class TicketStore:
             session.add(ticket)
             session.flush()
             ticket.number = NUMBER_OFFSET + ticket.id
+        self.notifier.ticket_filed(ticket)
         return ticket
 
     def get(self, number: int) -> Ticket:
@@ -96,6 +75,10 @@ class TicketStore:
         if ticket is None:
             raise TicketNotFound(f"no ticket #{number}")
         return ticket
+
+    def by_id(self, ticket_id: int) -> Ticket | None:
+        with self.db.session() as session:
+            return session.get(Ticket, ticket_id)
 
     def lookup(self, number: int, email: str) -> Ticket | None:
         """The ticket only when number and email belong together; None otherwise, so a wrong
@@ -132,7 +115,8 @@ class TicketStore:
         author: str = "admin",
     ) -> Ticket:
         """Change status/assignee and add an internal note. Resolving a handoff ticket gives the
-        conversation back to the assistant."""
+        conversation back through ``frontline.support.handoff``, not here: a backend knows
+        tickets, not chats."""
         if status is not None and status not in STATUSES:
             raise InvalidTicket(f"unknown status {status!r} (expected one of {STATUSES})")
         with self.db.session() as session:
@@ -142,10 +126,6 @@ class TicketStore:
             if status is not None and status != ticket.status:
                 ticket.status = status
                 ticket.resolved_at = datetime.now(UTC) if status == "resolved" else None
-                if status == "resolved" and ticket.handoff and ticket.session_id:
-                    chat = session.get(ChatSession, ticket.session_id)
-                    if chat is not None and chat.handoff_ticket_id == ticket.id:
-                        chat.handoff_active = False
             if assignee is not None:
                 ticket.assignee = assignee.strip() or None
             if note:
@@ -153,6 +133,7 @@ class TicketStore:
                                     sender="note", text=mask(note.strip()),
                                     data={"author": author}))
             ticket.updated_at = datetime.now(UTC)
+        self.notifier.ticket_changed(ticket)
         return ticket
 
     def notes(self, ticket: Ticket) -> list[Message]:

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from frontline.decision import MAX_OPTIONS, Thresholds, decide
+from frontline.knowledge import RankedSearch, ScoredHit, Thresholds, decide
+from frontline.knowledge.decision import MAX_OPTIONS
 from indexer import Hit, Retriever
 
 SPLITS = ("dev", "test")
@@ -73,7 +74,8 @@ class RetrievalMetrics:
 
 
 def retrieval_metrics(
-    retriever: Retriever, questions: Sequence[LabelledQuestion], *, k: int = 10
+    retriever: Retriever | RankedSearch, questions: Sequence[LabelledQuestion], *,
+    k: int = 10
 ) -> RetrievalMetrics:
     """Recall@1/3/5 and MRR@k over the answerable questions, and per-query latency.
 
@@ -113,11 +115,11 @@ class Searched:
     """One labelled question with what the retriever returned and how long it took."""
 
     item: LabelledQuestion
-    hits: list[Hit]
+    hits: list[ScoredHit]
     ms: float
 
 
-def search_all(retriever: Retriever, questions: Sequence[LabelledQuestion],
+def search_all(retriever: RankedSearch, questions: Sequence[LabelledQuestion],
                k: int = 10) -> list[Searched]:
     """Run every question through the retriever once (the expensive part), timing each."""
     out = []

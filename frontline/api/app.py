@@ -1,0 +1,70 @@
+"""The FastAPI application: ``create_app(settings)`` assembles, nothing more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from rasa_sdk.executor import ActionExecutor
+from starlette.concurrency import run_in_threadpool
+
+from bot.actions import ACTIONS
+from frontline import __version__
+from frontline.api.errors import HANDLED, handle_error
+from frontline.api.limits import SessionRateLimit
+from frontline.api.routes import actions as actions_route
+from frontline.api.routes import health, kb, search, tickets
+from frontline.db import Database
+from frontline.knowledge import KnowledgeBase
+from frontline.services import Services
+from frontline.settings import Settings
+from frontline.support.chat import Assistant
+from integrations.webchat import routes as webchat
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    knowledge: KnowledgeBase | None = None,
+    database: Database | None = None,
+    assistant: Assistant | None = None,
+) -> FastAPI:
+    """Assemble the service: the shared services, the actions, the routers, one handler."""
+    services = Services.build(settings, knowledge=knowledge, db=database, assistant=assistant)
+    executor = ActionExecutor()
+    for action in ACTIONS:
+        executor.register_action(action(services))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(services.db.migrate)
+        await run_in_threadpool(services.knowledge.warm)
+        yield
+        await services.chat.assistant.close()
+
+    app = FastAPI(
+        title="Frontline",
+        version=__version__,
+        description="Self-service and agent-assist bot for customer-support teams.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.action_executor = executor
+    app.state.chat_rate_limit = SessionRateLimit(settings.chat_rate_limit)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"], max_age=600,
+    )
+    for router in (health.router, search.router, kb.router, tickets.router,
+                   actions_route.router, webchat.router):
+        app.include_router(router)
+    for exc_type in HANDLED:
+        app.add_exception_handler(exc_type, handle_error)
+    return app

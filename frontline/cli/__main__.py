@@ -1,0 +1,5 @@
+"""``python -m frontline.cli``."""
+
+from frontline.cli import main
+
+main()
