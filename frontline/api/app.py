@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from rasa_sdk.executor import ActionExecutor
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.concurrency import run_in_threadpool
 
 from bot.actions import ACTIONS
@@ -23,6 +24,8 @@ from frontline.knowledge import KnowledgeBase
 from frontline.services import Services
 from frontline.settings import Settings
 from frontline.support.chat import Assistant
+from integrations.slack import routes as slack_routes
+from integrations.slack.app import SlackIntegration
 from integrations.webchat import routes as webchat
 
 logger = logging.getLogger(__name__)
@@ -34,18 +37,24 @@ def create_app(
     knowledge: KnowledgeBase | None = None,
     database: Database | None = None,
     assistant: Assistant | None = None,
+    slack_client: AsyncWebClient | None = None,
 ) -> FastAPI:
     """Assemble the service: the shared services, the actions, the routers, one handler."""
     services = Services.build(settings, knowledge=knowledge, db=database, assistant=assistant)
     executor = ActionExecutor()
     for action in ACTIONS:
         executor.register_action(action(services))
+    slack = SlackIntegration.build(services, slack_client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(services.db.migrate)
         await run_in_threadpool(services.knowledge.warm)
+        if slack is not None:
+            await slack.start()
         yield
+        if slack is not None:
+            await slack.stop()
         await services.chat.assistant.close()
 
     app = FastAPI(
@@ -56,6 +65,7 @@ def create_app(
     )
     app.state.services = services
     app.state.action_executor = executor
+    app.state.slack = slack
     app.state.chat_rate_limit = SessionRateLimit(settings.chat_rate_limit)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(
@@ -63,7 +73,7 @@ def create_app(
         allow_headers=["Content-Type"], max_age=600,
     )
     for router in (health.router, search.router, kb.router, tickets.router,
-                   actions_route.router, webchat.router):
+                   actions_route.router, webchat.router, slack_routes.router):
         app.include_router(router)
     for exc_type in HANDLED:
         app.add_exception_handler(exc_type, handle_error)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -18,10 +18,12 @@ class Health(BaseModel):
     chunks: int
     rasa: str  # "up" | "down"
     database: str  # "up" | "down"
+    slack: str  # "off" (not configured) | "ok" | "invalid_token" | "unreachable" | "unverified"
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-async def healthz(knowledge: KnowledgeDep, services: ServicesDep) -> Health | JSONResponse:
+async def healthz(request: Request, knowledge: KnowledgeDep,
+                  services: ServicesDep) -> Health | JSONResponse:
     """200 when an index version is served and the database answers, else 503. The assistant
     being down does not fail the check: the service then answers customers honestly itself."""
     rasa = "up" if await services.chat.assistant.ping() else "down"
@@ -31,5 +33,8 @@ async def healthz(knowledge: KnowledgeDep, services: ServicesDep) -> Health | JS
     except IndexNotReady:
         status = {"index_version": None, "articles": 0, "chunks": 0}
     ok = status["index_version"] is not None and database == "up"
-    body = Health(status="ok" if ok else "unavailable", rasa=rasa, database=database, **status)
+    slack_app = getattr(request.app.state, "slack", None)  # the Slack surface, when mounted
+    slack = "off" if slack_app is None else slack_app.state.status
+    body = Health(status="ok" if ok else "unavailable", rasa=rasa, database=database,
+                  slack=slack, **status)
     return body if ok else JSONResponse(body.model_dump(), status_code=503)

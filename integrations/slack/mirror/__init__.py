@@ -1,0 +1,1 @@
+"""Frontline's domain notifications mirrored into Slack (through the retry queue)."""
