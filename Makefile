@@ -65,7 +65,8 @@ serve: setup index ## The service alone (no assistant: chat answers that it is u
 train: setup ## Train the Rasa model if config.yml or bot/ changed
 	$(VENV)/bin/frontline train
 
-test: setup test-deps ## Set up, then run the whole test suite
+test: setup test-deps ## Set up, check the import contract, then run the whole test suite
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-deps: ## System packages the tests need (PostgreSQL server, Chromium), via apt when missing
@@ -78,9 +79,10 @@ test-deps: ## System packages the tests need (PostgreSQL server, Chromium), via 
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy and the import contract (layering)
 	$(VENV)/bin/ruff check frontline indexer bot integrations tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup ## Indexing benchmarks (prints figures; not a test)
 	$(PY) bench/index.py

@@ -21,6 +21,8 @@ app = typer.Typer(help="Frontline: self-service and agent-assist bot for support
                   no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
 logger = logging.getLogger("frontline")
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -215,8 +217,8 @@ def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
 ) -> None:
     """Run the Frontline service (API, actions, dashboard) with uvicorn."""
     import uvicorn
@@ -232,8 +234,8 @@ def serve(
 
 @app.command()
 def run(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
 ) -> None:
     """Train the assistant if needed, then run Rasa (127.0.0.1 only) and the service together."""
     from frontline.cli.run import run as run_both

@@ -1,6 +1,6 @@
 """The SQL database: models, engine and Alembic migrations."""
 
-from frontline.db.engine import Database
+from frontline.db.engine import Database, page
 from frontline.db.models import (
     Base,
     ChatSession,
@@ -15,4 +15,4 @@ from frontline.db.models import (
 )
 
 __all__ = ["Base", "ChatSession", "Database", "Event", "Message", "ProcessFeedback", "Rating",
-           "SlackEventSeen", "SlackOutbox", "SlackThread", "Ticket"]
+           "SlackEventSeen", "SlackOutbox", "SlackThread", "Ticket", "page"]

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Select, create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,6 +74,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def page(session: Session, query: Select[Any], order: Any, limit: int,
+         offset: int) -> tuple[list[Any], int]:
+    """One page of ``query`` (ordered by ``order``) and the total number of matching rows."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(order).limit(limit).offset(offset)).all()
+    return list(rows), int(total)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

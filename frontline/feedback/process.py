@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from frontline.db import Database, ProcessFeedback
+from frontline.db import Database, ProcessFeedback, page
 from frontline.errors import FeedbackNotFound, InvalidFeedback, TicketNotFound
 from frontline.notify import Notifier
 from frontline.redaction import mask
@@ -97,11 +97,7 @@ class ProcessFeedbackService:
         if impact:
             query = query.where(ProcessFeedback.impact == impact)
         with self.db.session() as session:
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(
-                query.order_by(ProcessFeedback.id.desc()).limit(limit).offset(offset)
-            ).all()
-        return list(rows), int(total)
+            return page(session, query, ProcessFeedback.id.desc(), limit, offset)
 
     def update(self, item_id: int, *, status: str | None = None,
                reply: str | None = None) -> ProcessFeedback:

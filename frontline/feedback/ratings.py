@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from frontline.db import Database, Rating
+from frontline.db import Database, Rating, page
 from frontline.errors import InvalidFeedback
 from frontline.redaction import mask
 
@@ -66,8 +66,4 @@ class Ratings:
         if since is not None:
             query = query.where(Rating.created_at >= since)
         with self.db.session() as session:
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(
-                query.order_by(Rating.id.desc()).limit(limit).offset(offset)
-            ).all()
-        return list(rows), int(total)
+            return page(session, query, Rating.id.desc(), limit, offset)

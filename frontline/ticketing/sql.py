@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from frontline.db import Database, Message, Ticket
+from frontline.db import Database, Message, Ticket, page
 from frontline.errors import InvalidTicket, TicketNotFound
 from frontline.notify import Notifier
 from frontline.redaction import mask, valid_email
@@ -99,11 +99,7 @@ class SqlTicketBackend:
         if handoff is not None:
             query = query.where(Ticket.handoff == handoff)
         with self.db.session() as session:
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = session.scalars(
-                query.order_by(Ticket.id.desc()).limit(limit).offset(offset)
-            ).all()
-        return list(rows), int(total)
+            return page(session, query, Ticket.id.desc(), limit, offset)
 
     def update(
         self,

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.postgres import free_port
+from frontline.rasa import free_port
 
 
 def start(data: Path, kb: Path, port: int, log: Path) -> subprocess.Popen[bytes]:

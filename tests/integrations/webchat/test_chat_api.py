@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from frontline.api.app import create_app
 from frontline.knowledge import KnowledgeBase
+from frontline.rasa import free_port
 from tests.conftest import make_settings
-from tests.support.postgres import free_port
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 

@@ -155,3 +155,86 @@ def test_coverage_weighs_the_questions_rare_words(small_kb: Path, tmp_path: Path
     assert 0.0 <= version.coverage(many, ids)["refund-policy"] <= 1.0
     hit = retriever.search("annual plans refunds in bitcoin", "public", 1)[0]
     assert hit.coverage == pytest.approx(unknown[hit.article_id], abs=1e-4)
+
+
+def _publish_broken_version(index: Path) -> str:
+    """A version folder that cannot be loaded, published through ``CURRENT``."""
+    from indexer import store
+
+    name = store.new_version_name(index)
+    broken = store.version_path(index, name)
+    broken.mkdir(parents=True)
+    (broken / "manifest.json").write_text("{ not json")
+    (index / store.CURRENT).write_text(name + "\n")
+    return name
+
+
+def test_a_failed_index_load_keeps_serving_and_logs_once(  # type: ignore[no-untyped-def]
+        small_kb: Path, tmp_path: Path, embedder, caplog) -> None:
+    from indexer import retriever as retriever_module
+
+    index = tmp_path / "index"
+    good = build_index(small_kb, index, embedder).version
+    retriever = Retriever(index, embedder)
+    assert retriever.current().name == good
+    broken = _publish_broken_version(index)
+    attempts = 0
+    original = retriever_module.IndexVersion
+
+    class Counting(original):  # type: ignore[misc, valid-type]
+        def __init__(self, folder: Path) -> None:
+            nonlocal attempts
+            attempts += 1
+            super().__init__(folder)
+
+    retriever_module.IndexVersion = Counting  # type: ignore[misc]
+    try:
+        with caplog.at_level("INFO", logger="indexer.retriever"):
+            for _ in range(50):
+                hits = retriever.search("I forgot my password", "public", 3)
+                assert hits[0].article_id == "reset-password"
+    finally:
+        retriever_module.IndexVersion = original  # type: ignore[misc]
+    assert retriever.current().name == good  # still the old version
+    assert attempts == 1  # tried once, then backed off: not on every search
+    failures = [r for r in caplog.records if broken in r.getMessage()]
+    assert len(failures) == 1 and failures[0].levelname == "ERROR"
+    assert failures[0].exc_info is None  # one line, no stack trace per search
+
+
+def test_searches_do_not_wait_while_a_new_version_loads(  # type: ignore[no-untyped-def]
+        small_kb: Path, tmp_path: Path, embedder) -> None:
+    import time
+
+    from indexer import retriever as retriever_module
+
+    index = tmp_path / "index"
+    build_index(small_kb, index, embedder)
+    retriever = Retriever(index, embedder)
+    old = retriever.current().name
+    write_article(small_kb, "extra", "Extra topic", "Body of the extra topic.")
+    new = build_index(small_kb, index, embedder).version
+    original = retriever_module.IndexVersion
+    loading = threading.Event()
+
+    class Slow(original):  # type: ignore[misc, valid-type]
+        def __init__(self, folder: Path) -> None:
+            loading.set()
+            time.sleep(1.5)
+            super().__init__(folder)
+
+    retriever_module.IndexVersion = Slow  # type: ignore[misc]
+    try:
+        loader = threading.Thread(target=retriever.current)
+        loader.start()
+        assert loading.wait(5)
+        started = time.perf_counter()
+        hits = retriever.search("I forgot my password", "public", 3)
+        waited = time.perf_counter() - started
+        served = retriever._version.name if retriever._version else None
+        loader.join()
+    finally:
+        retriever_module.IndexVersion = original  # type: ignore[misc]
+    assert hits[0].article_id == "reset-password"
+    assert served == old and waited < 1.0  # answered by the old version, not after the load
+    assert retriever.current().name == new
