@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench eval eval-clinc150 eval-banking77 screenshots lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-analytics eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -87,6 +87,25 @@ lint: setup ## ruff, mypy and the import contract (layering)
 bench: setup ## Indexing benchmarks (prints figures; not a test)
 	$(PY) bench/index.py
 
+bench-analytics: setup test-deps ## Dashboard overview and report times at 10k/100k/1M events, SQLite + PostgreSQL
+	$(PY) bench/analytics.py
+
+demo: setup ## Demo data: simulated customers through the running `make run` stack (CUSTOMERS=200)
+	$(VENV)/bin/frontline simulate --customers $(or $(CUSTOMERS),200) --url http://$(HOST):$(PORT)
+
+report: setup ## The ops report of the last 7 days (SINCE=30d, FORMAT=json|csv)
+	$(VENV)/bin/frontline report --since $(or $(SINCE),7d) --format $(or $(FORMAT),text)
+
+dashboard-assets: ## Re-vendor the dashboard's chart library from npm (the built file is committed)
+	npm ci --no-audit --no-fund
+	mkdir -p frontline/api/dashboard/static/vendor/chart.js
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md \
+	  frontline/api/dashboard/static/vendor/chart.js/
+	cp node_modules/@kurkle/color/LICENSE.md \
+	  frontline/api/dashboard/static/vendor/chart.js/LICENSE-kurkle-color.md
+bench-slack: setup ## Slack app latency: /ask ack and suggestions at 1 and 10 reps, customer → thread
+	$(PY) bench/slack.py
+
 eval: setup ## Evaluate the sample KB's labelled questions (dev split; SPLIT=test to report)
 	$(VENV)/bin/frontline eval --split $(or $(SPLIT),dev)
 
@@ -96,8 +115,9 @@ eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (seve
 eval-banking77: setup ## BANKING77 in FAQ mode: calibrate on held-out train, score test
 	$(VENV)/bin/frontline eval --dataset banking77 --calibrate --split test
 
-screenshots: setup test-deps ## Regenerate docs/widget-*.png with the browser tests
-	FRONTLINE_SCREENSHOTS=$(CURDIR)/docs $(VENV)/bin/pytest -q tests/e2e/test_widget.py
+screenshots: setup test-deps ## Regenerate docs/widget-*.png and docs/dashboard.png with the browser tests
+	FRONTLINE_SCREENSHOTS=$(CURDIR)/docs $(VENV)/bin/pytest -q tests/e2e/test_widget.py \
+	  tests/e2e/test_dashboard.py
 
 lock: ## Re-resolve requirements/*.in into the lock files (needs the registry)
 	rm -rf /tmp/frontline-lock && $(PYTHON311) -m venv /tmp/frontline-lock

@@ -18,8 +18,10 @@ EMAIL_MAX = 254
 # 13-19 digits, optionally grouped by spaces or dashes; confirmed with the Luhn checksum.
 CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 # International or national numbers of 8-15 digits with the usual separators.
-PHONE = re.compile(r"(?<![\w#])\+?\(?\d[\d\s().-]{6,}\d\b")
+PHONE = re.compile(r"(?<![\w#=])\+?\(?\d[\d \t().-]{6,}\d\b")
 DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$|^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
+# A date at the start of a run of digits: a timestamp in a pasted log, not a phone number.
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}$|^\d{4}-\d{2}-\d{2}[ T]")
 _WHOLE_EMAIL = re.compile(_EMAIL)
 
 
@@ -59,7 +61,8 @@ def _card(match: re.Match[str]) -> str:
 def _phone(match: re.Match[str]) -> str:
     found = match.group()
     digits = re.sub(r"\D", "", found)
-    if DATE.match(found.strip()) or not 8 <= len(digits) <= 15:
+    if DATE.match(found.strip()) or TIMESTAMP.match(found.strip()) or not (
+            8 <= len(digits) <= 15):
         return found
     return "[phone]"
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The folder holding config.yml and bot/ (the Rasa project) when running from a checkout.
@@ -51,10 +52,11 @@ class Settings(BaseSettings):
     clarify_threshold: float = Field(0.0027, ge=-1.0, le=1.0)
     clarify_margin: float = Field(0.0, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    ranking: Literal["retrieval", "fused", "classifier"] = Field(
-        "classifier", description="How the article classifier trained at index time ranks and "
-        "scores: not at all, fused with retrieval, or alone (chosen by `frontline eval "
-        "--calibrate`)."
+    ranking: Literal["retrieval", "fused", "classifier", "auto"] = Field(
+        "auto", description="How the article classifier trained at index time ranks and "
+        "scores: not at all, fused with retrieval, alone, or auto — alone when articles carry "
+        "example questions (3 or more each, at the median), else retrieval alone with the "
+        "cosine thresholds below (`frontline eval --calibrate` chooses for your KB)."
     )
     confidence_blend: float = Field(
         0.0, ge=0.0, le=1.0, description="Weight of the cosine score next to the classifier's "
@@ -65,9 +67,17 @@ class Settings(BaseSettings):
         "share of the question's words the article uses) in the decision's confidence "
         "(0: ignored)."
     )
+    kb_languages: list[str] = Field(
+        default_factory=lambda: ["en"], description="ISO 639-1 codes of the languages the KB "
+        "is written in (JSON list); a customer writing clearly in another one is told so."
+    )
     eval_questions: Path = Field(
         PROJECT_DIR / "bench" / "data" / "sample_kb_questions.yml",
         description="Labelled questions `frontline eval` scores the KB with.",
+    )
+    eval_followups: Path = Field(
+        PROJECT_DIR / "bench" / "data" / "sample_kb_followups.yml",
+        description="Labelled two-turn questions (follow-ups, topic changes) for the sample KB.",
     )
     benchmarks_dir: Path = Field(
         PROJECT_DIR.parent / "shared" / "benchmarks",
@@ -94,9 +104,21 @@ class Settings(BaseSettings):
         "data dir."
     )
     models_dir: Path = Field(Path("models"), description="Trained Rasa models.")
-    chat_max_chars: int = Field(1000, ge=1, le=20_000, description="Longest chat message.")
+    chat_max_chars: int = Field(
+        50_000, ge=1, le=200_000, description="Longest chat message a customer may send (kept "
+        "whole, masked, for the ticket)."
+    )
+    assistant_max_chars: int = Field(
+        1000, ge=100, le=10_000, description="Longest text that reaches the assistant and the "
+        "KB search: a longer message is cut to its salient part (questions, error codes, the "
+        "last lines)."
+    )
     chat_rate_limit: int = Field(
         20, ge=1, le=10_000, description="Messages one chat session may send per minute."
+    )
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, le=64 * 1024 * 1024, description="Largest request body any route "
+        "accepts (413 before it is read); /slack/events allows 1 MiB."
     )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Where customers reach this service (links)."
@@ -124,10 +146,59 @@ class Settings(BaseSettings):
         "(JSON list); Slack Connect channels always are."
     )
 
+    # Ops analytics (frontline/analytics, /dashboard, `frontline report`).
+    timezone: str = Field(
+        "UTC", description="IANA time zone whose midnights bound the dashboard's and the "
+        "report's days, e.g. Europe/Berlin."
+    )
+    article_review_threshold: float = Field(
+        0.6, ge=0.0, le=1.0, description="An article is flagged *needs review* when its "
+        "helpfulness (customers' yes and reps' 👍 over all their votes) falls below this."
+    )
+    article_review_min_votes: int = Field(
+        5, ge=1, le=10_000, description="Votes an article needs before it can be flagged."
+    )
+    nps_sample_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of rated conversations that are also asked "
+        "the 0–10 'how likely are you to recommend us' question (0: never)."
+    )
+    digest_cron: str = Field(
+        "", description="Cron expression (in FRONTLINE_TIMEZONE) for posting the weekly "
+        "digest to the Slack feedback channel from the running service; empty: off."
+    )
+    dashboard_session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="How long a dashboard sign-in lasts."
+    )
+
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
         description="Websites allowed to embed the chat widget (JSON list in the env var).",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Berlin)") \
+                from exc
+        return value
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            from croniter import croniter
+
+            if not croniter.is_valid(value):
+                raise ValueError(f"invalid cron expression {value!r} (e.g. '0 9 * * MON')")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def slack_enabled(self) -> bool:

@@ -37,8 +37,12 @@ MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 # How the article classifier (when the index has one) joins the ranking: not at all
 # ("retrieval"), reciprocal-rank fusion with retrieval ("fused": body text the classifier never
 # saw still counts), or alone ("classifier": best where articles have many example questions).
-Ranking = Literal["retrieval", "fused", "classifier"]
-RANKINGS: tuple[str, ...] = ("retrieval", "fused", "classifier")
+# "auto" chooses from what the KB has: the classifier when articles carry example questions
+# (at least AUTO_MIN_QUESTIONS each, at the median), retrieval alone when they do not — a
+# classifier trained on titles alone ranks worse than hybrid retrieval.
+Ranking = Literal["retrieval", "fused", "classifier", "auto"]
+RANKINGS: tuple[str, ...] = ("retrieval", "fused", "classifier", "auto")
+AUTO_MIN_QUESTIONS = 3
 RRF_K = 60
 SNIPPET_CHARS = 300
 # A version that failed to load is tried again after this many seconds, not on every search.
@@ -64,6 +68,7 @@ class Hit:
     lexical_score: float = 0.0  # BM25 (higher is better), 0 when no lexical match
     confidence: float | None = None  # the article classifier's probability, when it ran
     coverage: float | None = None  # IDF-weighted share of the query's words in the article
+    section_score: float = 0.0  # cosine of the article's best body section (the passage)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -123,6 +128,9 @@ class IndexVersion:
             [rowid for rowid, e in self.entries.items() if e.audience == "public"], dtype=np.int64
         )
         self.public_count = len(public_ids)
+        questions = [sum(1 for r in rows if self.entries[r].kind == "question")
+                     for rows in self.article_rows.values()]
+        self.median_questions = float(np.median(questions)) if questions else 0.0
         self.classifier = ArticleClassifier.load(folder)
         self.public_classes = (
             np.asarray([self.articles[c]["audience"] == "public" for c in self.classifier.classes])
@@ -168,6 +176,22 @@ class IndexVersion:
         """Exact (cosine, rowid) of an article's best entry, for articles outside the dense
         candidates (found by the lexical index only)."""
         rows = self.article_rows.get(article_id, [])
+        if not rows:
+            return (0.0, -1)
+        scores = np.vstack([self.dense.reconstruct(r) for r in rows]) @ vector
+        best = int(np.argmax(scores))
+        return (float(scores[best]), rows[best])
+
+    def auto_ranking(self) -> Ranking:
+        """What ``ranking="auto"`` means for this version."""
+        if self.classifier is not None and self.median_questions >= AUTO_MIN_QUESTIONS:
+            return "classifier"
+        return "retrieval"
+
+    def best_section(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
+        """Exact (cosine, rowid) of an article's best body section; (0, -1) without one."""
+        rows = [r for r in self.article_rows.get(article_id, [])
+                if self.entries[r].kind == "section"]
         if not rows:
             return (0.0, -1)
         scores = np.vstack([self.dense.reconstruct(r) for r in rows]) @ vector
@@ -318,13 +342,10 @@ class Retriever:
             else []
         )
         best_dense: dict[str, tuple[float, int]] = {}
-        best_section: dict[str, tuple[float, int]] = {}
         for rowid, score in dense:
             entry = version.entries[rowid]
             if entry.article_id not in best_dense:
                 best_dense[entry.article_id] = (score, rowid)
-            if entry.kind == "section" and entry.article_id not in best_section:
-                best_section[entry.article_id] = (score, rowid)
         best_lexical: dict[str, float] = {}
         for rowid, score in lexical:
             best_lexical.setdefault(version.entries[rowid].article_id, score)
@@ -337,8 +358,9 @@ class Retriever:
             order = _fuse(sorted(best_dense, key=lambda a: -best_dense[a][0]),
                           sorted(best_lexical, key=lambda a: -best_lexical[a]))
 
+        ranking = version.auto_ranking() if self.ranking == "auto" else self.ranking
         confidence: dict[str, float] = {}
-        if self.ranking != "retrieval" and version.classifier is not None:
+        if ranking != "retrieval" and version.classifier is not None:
             # The classifier's probability is the confidence in either ranking.
             allowed = version.public_classes if audience == "public" else None
             probs = version.classifier.probabilities(vector, query, allowed)
@@ -346,8 +368,7 @@ class Retriever:
             confidence = {str(version.classifier.classes[i]): float(probs[i]) for i in top
                           if probs[i] > 0}
             by_classifier = sorted(confidence, key=lambda a: -confidence[a])
-            order = by_classifier if self.ranking == "classifier" else _fuse(order,
-                                                                                by_classifier)
+            order = by_classifier if ranking == "classifier" else _fuse(order, by_classifier)
 
         shortlist = [
             a for a in order[:k]
@@ -361,8 +382,9 @@ class Retriever:
             if article_id not in best_dense:
                 best_dense[article_id] = version.best_entry(article_id, vector)
             score, rowid = best_dense[article_id]
-            section_row = best_section.get(article_id, (0.0, version.first_section.get(
-                article_id, rowid)))[1]
+            section_score, section_row = version.best_section(article_id, vector)
+            if section_row < 0:
+                section_row = version.first_section.get(article_id, rowid)
             matched = version.entries[rowid].kind if rowid >= 0 else "lexical"
             section = version.entries.get(section_row)
             passage = section.text if section else ""
@@ -380,6 +402,7 @@ class Retriever:
                     lexical_score=round(best_lexical.get(article_id, 0.0), 4),
                     confidence=round(confidence.get(article_id, 0.0), 4) if confidence else None,
                     coverage=round(covered[article_id], 4) if covered else None,
+                    section_score=round(section_score, 4),
                 )
             )
         return hits

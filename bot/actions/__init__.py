@@ -3,6 +3,7 @@
 from bot.actions.csat import ActionRecordCsat
 from bot.actions.handoff import ActionHandoff
 from bot.actions.knowledge import ActionAnswerFromKB, ActionKBFeedback, ActionShowArticle
+from bot.actions.nps import ActionRecordNps
 from bot.actions.tickets import (
     ActionAskSummary,
     ActionFileTicket,
@@ -22,6 +23,7 @@ ACTIONS = (
     ActionTicketStatus,
     ActionHandoff,
     ActionRecordCsat,
+    ActionRecordNps,
 )
 
 __all__ = ["ACTIONS"]

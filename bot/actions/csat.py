@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import FrontlineAction, channel_of
+from bot.actions.nps import ask_nps
 
 
 class ActionRecordCsat(FrontlineAction):
@@ -28,4 +29,5 @@ class ActionRecordCsat(FrontlineAction):
             "Thank you for telling us — we'll use it to do better."
         )
         dispatcher.utter_message(text=reply)
+        ask_nps(dispatcher, tracker.sender_id, self.services.settings.nps_sample_rate)
         return [SlotSet("csat_score", None)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -17,8 +18,10 @@ from bot.actions.common import (
     show_article,
 )
 from frontline.errors import ArticleNotFound, FrontlineError
+from frontline.services import Services
 
 logger = logging.getLogger(__name__)
+FOLLOW_UP_WINDOW = timedelta(minutes=30)
 
 ABSTAIN_TEXT = (
     "I'm sorry — I couldn't find anything in our help centre that answers that, and I'd rather "
@@ -29,10 +32,25 @@ CLARIFY_UNSURE_TEXT = (
     "I'm not sure our help centre answers that exactly. These articles look closest — does one "
     "of them fit?"
 )
+PICK_ONE_TEXT = (
+    "Glad one of them looks right — which one? Tap it above, or tell me a little more and I'll "
+    "look again."
+)
 UNAVAILABLE_TEXT = (
     "I can't search our help centre right now. I can file a ticket for our support team, or "
     "connect you with a person."
 )
+
+
+def recent_question(services: Services, session_id: str) -> str | None:
+    """The customer's previous KB question in this conversation, if it was asked recently
+    enough to be what a follow-up refers to."""
+    previous = services.events.last_decision(session_id)
+    if previous is None or not previous.query:
+        return None
+    asked = previous.created_at if previous.created_at.tzinfo else previous.created_at.replace(
+        tzinfo=UTC)
+    return previous.query if datetime.now(UTC) - asked <= FOLLOW_UP_WINDOW else None
 
 
 def offer_ticket(dispatcher: CollectingDispatcher, text: str = ABSTAIN_TEXT) -> list[EventType]:
@@ -50,14 +68,27 @@ class ActionAnswerFromKB(FrontlineAction):
             domain: dict[str, Any]) -> list[EventType]:
         query = (tracker.latest_message.get("text") or "").strip()
         services = self.services
+        foreign = services.knowledge.language.foreign(query)
+        if foreign is not None:
+            # Never answer from a match found by accident in another language.
+            services.events.record("decision", session_id=tracker.sender_id,
+                                   channel=channel_of(tracker), query=query, decision="abstain",
+                                   language=foreign.code)
+            text, (ticket, person) = foreign.reply(services.knowledge.language.kb_languages)
+            dispatcher.utter_message(text=text, buttons=[
+                {"title": ticket, "payload": "/request_ticket"},
+                {"title": person, "payload": "/human_handoff"},
+            ])
+            return [SlotSet("kb_state", "abstained")]
         try:
-            decision = services.knowledge.decide(query, "public")
+            decision, searched = services.knowledge.decide_in_context(
+                query, recent_question(services, tracker.sender_id), "public")
         except FrontlineError as exc:
             logger.error("KB search failed: %s", exc.detail)
             services.events.record("decision", session_id=tracker.sender_id,
                                    channel=channel_of(tracker), query=query, decision="abstain")
             return offer_ticket(dispatcher, UNAVAILABLE_TEXT)
-        services.events.decision(decision, query=query, session_id=tracker.sender_id,
+        services.events.decision(decision, query=searched, session_id=tracker.sender_id,
                                  channel=channel_of(tracker))
         if decision.outcome == "answer" and decision.best is not None:
             if tracker.active_loop.get("name"):
@@ -122,7 +153,14 @@ class ActionKBFeedback(FrontlineAction):
         shown = services.events.tried_articles(session_id)
         article = shown[-1] if shown else None
         channel = channel_of(tracker)
-        if intent == "affirm" and state in ("answered", "feedback_no"):
+        previous = services.events.last_decision(session_id)
+        if state == "clarify" and intent == "affirm":
+            # "Yes" to a list of options the customer never chose from: no answer was given,
+            # so nothing was deflected. Ask which one instead.
+            dispatcher.utter_message(text=PICK_ONE_TEXT)
+            return []
+        if intent == "affirm" and state in ("answered", "feedback_no") and (
+                previous is not None and previous.decision == "answer"):
             services.events.record("feedback", session_id=session_id, channel=channel,
                                    article_id=article, deflected=True)
             dispatcher.utter_message(text="Great, I'm glad that helped!")
@@ -132,7 +170,6 @@ class ActionKBFeedback(FrontlineAction):
         if state in ("answered", "feedback_no"):
             services.events.record("feedback", session_id=session_id, channel=channel,
                                    article_id=article, deflected=False)
-        previous = services.events.last_decision(session_id)
         if state == "answered" and previous is not None:
             # The next-best article is offered once, whatever its score: the customer has
             # just told us the best one did not help.

@@ -21,7 +21,7 @@ from frontline.redaction import mask
 logger = logging.getLogger(__name__)
 
 KINDS = ("decision", "feedback", "csat", "ticket", "handoff", "handoff_end", "chat_unavailable",
-         "gap_flag")
+         "gap_flag", "csat_asked", "nps", "reopen")
 HITS_KEPT = 5
 
 
@@ -51,6 +51,7 @@ class EventLog:
         deflected: bool | None = None,
         ticket_id: int | None = None,
         csat: int | None = None,
+        language: str | None = None,
     ) -> Event:
         if kind not in KINDS:
             raise ValueError(f"unknown event kind {kind!r}")
@@ -59,6 +60,7 @@ class EventLog:
             query=mask(query) if query else None, hits=list(hits), certainty=certainty,
             thresholds=thresholds or {}, decision=decision, ambiguous=ambiguous,
             article_id=article_id, deflected=deflected, ticket_id=ticket_id, csat=csat,
+            language=language,
         )
         with self.db.session() as session:
             session.add(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,14 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from bot.actions import ACTIONS
 from frontline import __version__
 from frontline.api.errors import HANDLED, handle_error
-from frontline.api.limits import SessionRateLimit
+from frontline.api.limits import BodyLimit, SessionRateLimit
 from frontline.api.routes import actions as actions_route
-from frontline.api.routes import health, kb, search, tickets
+from frontline.api.routes import dashboard, feedback, health, kb, search, tickets
 from frontline.db import Database
 from frontline.knowledge import KnowledgeBase
 from frontline.services import Services
 from frontline.settings import Settings
 from frontline.support.chat import Assistant
+from integrations.slack import digest as slack_digest
 from integrations.slack import routes as slack_routes
 from integrations.slack.app import SlackIntegration
 from integrations.webchat import routes as webchat
@@ -52,7 +54,13 @@ def create_app(
         await run_in_threadpool(services.knowledge.warm)
         if slack is not None:
             await slack.start()
+        digest = None
+        if slack is not None and settings.digest_cron:
+            digest = asyncio.create_task(slack_digest.schedule(services, slack,
+                                                               settings.digest_cron))
         yield
+        if digest is not None:
+            digest.cancel()
         if slack is not None:
             await slack.stop()
         await services.chat.assistant.close()
@@ -68,12 +76,15 @@ def create_app(
     app.state.slack = slack
     app.state.chat_rate_limit = SessionRateLimit(settings.chat_rate_limit)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       overrides={"/slack/events": max(settings.max_body_bytes, 1024 * 1024)})
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"], max_age=600,
     )
-    for router in (health.router, search.router, kb.router, tickets.router,
-                   actions_route.router, webchat.router, slack_routes.router):
+    for router in (health.router, search.router, kb.router, tickets.router, feedback.router,
+                   dashboard.router, actions_route.router, webchat.router,
+                   slack_routes.router):
         app.include_router(router)
     for exc_type in HANDLED:
         app.add_exception_handler(exc_type, handle_error)

@@ -213,6 +213,11 @@ def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
     Console(width=160).print(table)
     typer.echo(f"chosen (by {run.chosen_by}): {run.chosen}; thresholds "
                f"{run.thresholds[run.chosen]}")
+    for kind, row in run.followups.items():
+        typer.echo(f"two-turn {kind} (n={row['n']}): right article first "
+                   f"{row['top1_alone']:.1%} alone → {row['top1_in_context']:.1%} in context; "
+                   f"answered outright {row['answered_alone']:.1%} → "
+                   f"{row['answered_in_context']:.1%}")
 
 
 @app.command()
@@ -263,6 +268,13 @@ def train() -> None:
     except RasaError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
+
+
+from frontline.cli import report as _report  # noqa: E402 - the commands use the helpers above
+from frontline.cli import simulate as _simulate  # noqa: E402
+
+app.command("report")(_report.report)
+app.command("simulate")(_simulate.simulate)
 
 
 def main() -> None:

@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -34,11 +45,15 @@ class Ticket(Base):
     session_id: Mapped[str | None] = mapped_column(String(128), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="webchat")
     assignee: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Made by `frontline simulate` (demo data); the dashboard can hide it.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Message(Base):
@@ -54,6 +69,8 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # buttons, links, author
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Made by `frontline simulate` (demo data); the dashboard can hide it.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Event(Base):
@@ -77,10 +94,17 @@ class Event(Base):
     article_id: Mapped[str | None] = mapped_column(String(200))
     deflected: Mapped[bool | None] = mapped_column(Boolean)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    csat: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[int | None] = mapped_column(Integer)  # 1-5; kind "nps": the 0-10 answer
+    # The customer's language when it was not one the KB is written in (ISO 639-1).
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    # Made by `frontline simulate` (demo data); the dashboard can hide it.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    # The reports read one kind over a time range.
+    __table_args__ = (Index("ix_events_kind_created_at", "kind", "created_at"),)
 
 
 class ChatSession(Base):
@@ -96,6 +120,8 @@ class ChatSession(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Made by `frontline simulate` (demo data); the dashboard can hide it.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Rating(Base):
@@ -114,6 +140,8 @@ class Rating(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    # Made by `frontline simulate` (demo data); the dashboard can hide it.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ProcessFeedback(Base):
@@ -137,6 +165,8 @@ class ProcessFeedback(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Made by `frontline simulate` (demo data); the dashboard can hide it.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SlackThread(Base):

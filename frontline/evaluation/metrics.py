@@ -318,3 +318,67 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
 def _is_expected(searched: Searched, hits: Sequence[Hit]) -> bool:
     return searched.item.expected is not None and any(
         h.article_id == searched.item.expected for h in hits)
+
+
+# -- multi-turn: follow-ups read with the previous question -----------------------------------
+@dataclass(frozen=True)
+class FollowUp:
+    previous: str
+    followup: str
+    expected: str | None
+    kind: str  # follow_up | topic_change
+    split: str
+
+
+def load_followups(path: Path) -> list[FollowUp]:
+    """A YAML list of ``{previous, followup, expected, kind, split}``; raises
+    ``QuestionsError`` naming the entry that is wrong."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise QuestionsError(f"{path}: {exc}") from None
+    if not isinstance(raw, list):
+        raise QuestionsError(f"{path}: expected a list of follow-ups")
+    out = []
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or not {"previous", "followup", "kind", "split"} <= set(
+                item):
+            raise QuestionsError(f"{path}: entry {i} needs previous, followup, kind, split")
+        expected = item.get("expected")
+        if item["kind"] not in ("follow_up", "topic_change"):
+            raise QuestionsError(f"{path}: entry {i}: kind must be follow_up or topic_change")
+        out.append(FollowUp(str(item["previous"]), str(item["followup"]),
+                            None if expected in (None, "none") else str(expected),
+                            str(item["kind"]), str(item["split"])))
+    return out
+
+
+def score_followups(search: RankedSearch, thresholds: Thresholds,
+                    items: Sequence[FollowUp]) -> dict[str, dict[str, float]]:
+    """For each kind and overall: the share whose best hit is the expected article (None:
+    abstained) and the share answered outright with it, deciding the follow-up alone and in
+    context (``frontline.knowledge.decision.in_context``, as the assistant does)."""
+    from frontline.knowledge.decision import in_context
+
+    def decide_on(query: str) -> Any:
+        return decide(search.search(query, "public", 10), thresholds)
+
+    rows: dict[str, dict[str, list[float]]] = {}
+    for item in items:
+        alone = decide_on(item.followup)
+        contextual, _ = in_context(decide_on, item.followup, item.previous)
+        for kind in (item.kind, "all"):
+            row = rows.setdefault(kind, {k: [] for k in (
+                "top1_alone", "top1_in_context", "answered_alone", "answered_in_context")})
+            for name, decision in (("alone", alone), ("in_context", contextual)):
+                best = decision.hits[0].article_id if decision.hits else None
+                if item.expected is None:
+                    right = decision.outcome == "abstain"
+                    answered_right = decision.outcome != "answer"
+                else:
+                    right = best == item.expected
+                    answered_right = decision.outcome == "answer" and right
+                row[f"top1_{name}"].append(float(right))
+                row[f"answered_{name}"].append(float(answered_right))
+    return {kind: {k: round(sum(v) / len(v), 4) for k, v in row.items()} | {"n": len(
+        next(iter(row.values())))} for kind, row in rows.items()}

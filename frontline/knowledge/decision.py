@@ -8,7 +8,7 @@ all go through ``KnowledgeBase``, which calls these; nothing else computes certa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -148,6 +148,27 @@ def decide(hits: Sequence[ScoredHit], thresholds: Thresholds) -> Decision:
             return Decision("answer", hits, [hits[0]], thresholds)
         return Decision("clarify", hits, [hits[0], *close], thresholds, ambiguous=True)
     return Decision("clarify", hits, hits[: thresholds.max_options], thresholds)
+
+
+OUTCOME_RANK = {"abstain": 0, "clarify": 1, "answer": 2}
+
+
+def in_context(decide_on: Callable[[str], Decision], query: str,
+               previous: str | None) -> tuple[Decision, str]:
+    """The decision for ``query`` as a possible follow-up of ``previous``, and the query it
+    was made on. A follow-up is recognised from its own evidence, not a word list: the
+    message is decided alone and together with the previous question, and the context is
+    used only when the message alone would not be answered and together they are decided at
+    least as well and more certainly ("and on mobile?" after a question about
+    notifications; "my invoice shows the wrong VAT" stands alone)."""
+    alone = decide_on(query)
+    if not previous or not previous.strip() or alone.outcome == "answer":
+        return alone, query
+    together = f"{previous.strip().rstrip('?!. ')} {query.strip()}"
+    combined = decide_on(together)
+    better = OUTCOME_RANK[combined.outcome] >= OUTCOME_RANK[alone.outcome] and (
+        (combined.certainty or 0.0) > (alone.certainty or 0.0))
+    return (combined, together) if better else (alone, query)
 
 
 def level(hit: ScoredHit, thresholds: Thresholds) -> Level:

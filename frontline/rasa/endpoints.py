@@ -9,6 +9,8 @@ from sqlalchemy.engine import make_url
 
 from frontline.settings import Settings
 
+ACTION_TOKEN_HEADER = "X-Frontline-Action-Token"
+
 
 def write_endpoints(settings: Settings, action_url: str, token: str) -> Path:
     """``bot/endpoints.yml`` with this run's action URL and token, and the tracker store from
@@ -16,7 +18,8 @@ def write_endpoints(settings: Settings, action_url: str, token: str) -> Path:
     ``<data dir>/rasa/endpoints.yml``, readable by its owner only."""
     root = settings.rasa_project_dir
     config = yaml.safe_load((root / "bot/endpoints.yml").read_text()) or {}
-    config["action_endpoint"] = {"url": action_url, "token": token}
+    # The token travels in a header, never in the URL (access logs record URLs verbatim).
+    config["action_endpoint"] = {"url": action_url, "headers": {ACTION_TOKEN_HEADER: token}}
     data_dir = settings.data_dir if settings.data_dir.is_absolute() else root / settings.data_dir
     folder = data_dir / "rasa"
     folder.mkdir(parents=True, exist_ok=True)

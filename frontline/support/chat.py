@@ -24,6 +24,7 @@ from frontline.analytics import EventLog
 from frontline.errors import AssistantUnavailable
 from frontline.redaction import find_email
 from frontline.support.conversations import BOT, CUSTOMER, Conversations
+from frontline.support.excerpt import salient
 from frontline.support.handoff import RELAYED, Handoff
 from frontline.support.transcript import transcript
 from frontline.ticketing import TicketBackend, propose_summary
@@ -83,8 +84,10 @@ def replies_from(items: list[dict[str, Any]]) -> list[OutMessage]:
 
 class ChatService:
     def __init__(self, assistant: Assistant, conversations: Conversations,
-                 tickets: TicketBackend, events: EventLog, handoff: Handoff) -> None:
+                 tickets: TicketBackend, events: EventLog, handoff: Handoff,
+                 assistant_max_chars: int = 1000) -> None:
         self.assistant = assistant
+        self.assistant_max_chars = assistant_max_chars
         self.conversations = conversations
         self.tickets = tickets
         self.events = events
@@ -126,7 +129,8 @@ class ChatService:
             await run_in_threadpool(self.handoff.relay, handoff, kept.text)
             return [OutMessage(text=RELAYED)]
         try:
-            replies = replies_from(await self.assistant.send(session_id, text))
+            said_to_assistant = salient(text, self.assistant_max_chars)
+            replies = replies_from(await self.assistant.send(session_id, said_to_assistant))
         except AssistantUnavailable as exc:
             logger.error("assistant unavailable for session %s: %s", session_id, exc.detail)
             return await run_in_threadpool(self._unavailable, session_id, kept.id, text)

@@ -30,6 +30,13 @@ ENDED = (
     "Our support team has ended this conversation — thank you for your patience. I'm the "
     "assistant again: ask me anything, or ask for a person if you need one."
 )
+# The rating the assistant asks after a deflected conversation (utter_ask_csat), asked here
+# after a person ended the chat or resolved its ticket; the payloads are the csat intent's.
+CSAT_QUESTION = (
+    "How would you rate your support experience today, from 1 (poor) to 5 (excellent)?"
+)
+CSAT_BUTTONS = [{"title": str(n), "payload": f'/csat{{"csat_score": "{n}"}}'}
+                for n in range(1, 6)]
 
 
 class Handoff:
@@ -84,20 +91,44 @@ class Handoff:
         if not ticket.session_id or not self.conversations.end_handoff(ticket.session_id,
                                                                        ticket.id):
             return False
-        self.conversations.add(ticket.session_id, BOT, ENDED, ticket_id=ticket.id,
-                               data={"handoff_ended": True})
+        # One message: the customer is told, and asked to rate the conversation.
+        self.conversations.add(ticket.session_id, BOT, f"{ENDED}\n\n{CSAT_QUESTION}",
+                               ticket_id=ticket.id,
+                               data={"handoff_ended": True, "buttons": CSAT_BUTTONS,
+                                     "links": [], "csat_asked": True})
         self.events.record("handoff_end", session_id=ticket.session_id, channel=ticket.channel,
+                           ticket_id=ticket.id)
+        self.events.record("csat_asked", session_id=ticket.session_id, channel=ticket.channel,
                            ticket_id=ticket.id)
         self.notifier.handoff_ended(ticket, by)
         self.notifier.ticket_changed(ticket)
         return True
 
+    def ask_csat(self, ticket: Ticket) -> None:
+        """Ask the customer for a 1–5 rating in the chat, with the buttons the assistant
+        understands (the ``csat`` intent, as after a deflected conversation): after a rep
+        resolved a chat ticket that had no live conversation."""
+        if not ticket.session_id:
+            return
+        self.conversations.add(ticket.session_id, BOT, CSAT_QUESTION, ticket_id=ticket.id,
+                               data={"buttons": CSAT_BUTTONS, "links": [], "csat_asked": True})
+        self.events.record("csat_asked", session_id=ticket.session_id, channel=ticket.channel,
+                           ticket_id=ticket.id)
+
     def update_ticket(self, number: int, *, status: str | None = None,
                       assignee: str | None = None, note: str | None = None,
                       author: str = "admin") -> Ticket:
-        """Change a ticket; resolving a handoff ticket also ends its live conversation."""
+        """Change a ticket; resolving a handoff ticket also ends its live conversation.
+        Resolving a chat ticket asks the customer for a rating; opening a resolved one again
+        is recorded (the reopened tickets of the ops reports)."""
+        before = self.tickets.get(number).status if status is not None else None
         ticket = self.tickets.update(number, status=status, assignee=assignee, note=note,
                                      author=author)
         if status == "resolved" and ticket.handoff:
             self.end(number, by=author)
+        elif status == "resolved" and before != "resolved":
+            self.ask_csat(ticket)
+        elif before == "resolved" and status != "resolved":
+            self.events.record("reopen", session_id=ticket.session_id, channel=ticket.channel,
+                               ticket_id=ticket.id)
         return ticket

@@ -16,6 +16,7 @@ from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from frontline.services import Services
@@ -43,10 +44,16 @@ class SlackIntegration:
         self.client = client
         self.state = SlackState()
         self.outbox = Outbox(services.db, client)
+
+        async def authorize(**_: Any) -> AuthorizeResult:
+            # A plain function: Bolt passes the arguments a callable names, and a bound
+            # method's signature names ``self``.
+            return await self._authorize()
+
         self.app = AsyncApp(
             client=client,
             signing_secret=settings.slack_signing_secret.get_secret_value() or "socket-mode",
-            authorize=self._authorize,
+            authorize=authorize,
             request_verification_enabled=bool(settings.slack_signing_secret.get_secret_value()),
             process_before_response=False,
             logger=logging.getLogger("integrations.slack.bolt"),
@@ -66,10 +73,15 @@ class SlackIntegration:
         client = client or AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url,
+            # The listeners' own calls retry a 429 once, after Retry-After (Slack did not act
+            # on it), but never re-send after a dropped connection as the SDK's default
+            # handler does (Slack may have posted already: a duplicate). The retry queue sends
+            # with no SDK retries at all; it retries itself, in order (outbox.py).
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
         return cls(services, client)
 
-    async def _authorize(self, **_: Any) -> AuthorizeResult:
+    async def _authorize(self) -> AuthorizeResult:
         if self.state.status != "ok":
             await self.check()
         auth = self.state.auth

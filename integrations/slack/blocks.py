@@ -567,6 +567,12 @@ def error_message(text: str) -> dict[str, Any]:
     return message(body, [section(ids.ERROR_BLOCK, body)])
 
 
+def note_message(text: str) -> dict[str, Any]:
+    """A short private note to a rep that is not an error (``text`` is escaped)."""
+    body = safe(text, MAX_SECTION_TEXT)
+    return message(body, [section(ids.NOTE_BLOCK, body)])
+
+
 # == Process feedback =========================================================================
 
 
@@ -645,16 +651,42 @@ def parse_feedback_submission(values: Mapping[str, Any]) -> dict[str, str | None
     }
 
 
-def modal_errors(field_errors: Mapping[str, str]) -> dict[str, Any]:
-    """The ``view_submission`` ack that shows ``{field: message}`` under the fields (field names
-    as in ``parse_feedback_submission``)."""
-    unknown = set(field_errors) - set(ids.FEEDBACK_FIELD_BLOCKS)
+def modal_errors(
+    field_errors: Mapping[str, str], fields: Mapping[str, str] = ids.FEEDBACK_FIELD_BLOCKS
+) -> dict[str, Any]:
+    """The ``view_submission`` ack that shows ``{field: message}`` under the fields. Field names
+    as in ``parse_feedback_submission`` or as the feedback service names them (``ticket``);
+    ``fields=ids.RATING_FIELD_BLOCKS`` for the rating modal."""
+    unknown = set(field_errors) - set(fields)
     if unknown:
-        raise ValueError(f"no such feedback field(s): {sorted(unknown)}")
+        raise ValueError(f"no such field(s): {sorted(unknown)}")
     return {
         "response_action": "errors",
-        "errors": {ids.FEEDBACK_FIELD_BLOCKS[name]: msg for name, msg in field_errors.items()},
+        "errors": {fields[name]: truncate(msg, MAX_SECTION_TEXT)
+                   for name, msg in field_errors.items()},
     }
+
+
+def feedback_received_message(card: FeedbackCard) -> dict[str, Any]:
+    """The rep's receipt for the feedback they just sent (DM): what happens next, and what
+    they wrote."""
+    text = (f"✅ Thanks — your process feedback #{card.id} is with the ops team. You'll get a "
+            "message here when its status changes.")
+    blocks = [
+        section(ids.FEEDBACK_RECEIVED_BLOCK, text),
+        section(ids.FEEDBACK_BODY_BLOCK, _feedback_body(card)),
+        context_block(ids.FEEDBACK_FIELDS_BLOCK, " · ".join(
+            f"{label}: {value}" for label, value in _feedback_fields(card, with_rep=False)
+        )),
+    ]
+    return message(text, blocks)
+
+
+def small_talk_message() -> dict[str, Any]:
+    """The answer to "thanks" or "hi" in a DM or a mention: what the app is for."""
+    text = ("👋 Ask me a customer's question — in a DM, with @Frontline in a channel, or with "
+            "`/ask` — and I'll suggest knowledge-base articles.")
+    return message(text, [section(ids.SMALL_TALK_BLOCK, text)])
 
 
 def feedback_posted_message(card: FeedbackCard) -> dict[str, Any]:
@@ -793,6 +825,23 @@ def handoff_customer_message(text: str) -> dict[str, Any]:
     body = safe(text.strip(), MAX_SECTION_TEXT - 20)
     return message(f"Customer: {body}",
                    [section(ids.HANDOFF_CUSTOMER_BLOCK, f"💬 *Customer:* {body}")])
+
+
+REP_REPLY_VIA: dict[str, str] = {
+    "api": "replied through the tickets API",
+    "suggestion": "sent from the suggestions",
+}
+
+
+def handoff_rep_message(author: str, text: str, *, via: str = "api") -> dict[str, Any]:
+    """A rep's reply to the customer that was not typed in this thread (the tickets API, or
+    *Send to customer*), posted into the ticket's thread so the thread holds the whole
+    conversation. ``author``: a Slack user id (shown as a mention) or a name."""
+    how = REP_REPLY_VIA.get(via, "replied")
+    body = quote(text, MAX_SECTION_TEXT - 200)
+    head = f"🎧 {who(author)} {how} — the customer sees:"
+    return message(f"{who(author)} {how}: {safe(text.strip(), 500)}",
+                   [section(ids.HANDOFF_REP_BLOCK, f"{head}\n{body}")])
 
 
 def handoff_ended_message(by_user: str | None) -> dict[str, Any]:

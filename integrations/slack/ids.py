@@ -54,6 +54,8 @@ FEEDBACK_FIELD_BLOCKS: dict[str, str] = {
     "what_would_help": FEEDBACK_WHAT_WOULD_HELP_BLOCK,
     "impact": FEEDBACK_IMPACT_BLOCK,
     "ticket_number": FEEDBACK_TICKET_BLOCK,
+    # ProcessFeedbackService.submit names the ticket field ``ticket`` (its keyword argument).
+    "ticket": FEEDBACK_TICKET_BLOCK,
 }
 FEEDBACK_INTRO_BLOCK = "feedback_intro"
 
@@ -63,6 +65,12 @@ RATING_REASON_BLOCK = "rating_reason"
 RATING_REASON_ACTION = "rating_reason_choice"
 RATING_COMMENT_BLOCK = "rating_comment"
 RATING_COMMENT_ACTION = "rating_comment_input"
+
+# The rating service's field names (``InvalidFeedback.fields``) → the block showing the field.
+RATING_FIELD_BLOCKS: dict[str, str] = {
+    "reason": RATING_REASON_BLOCK,
+    "comment": RATING_COMMENT_BLOCK,
+}
 
 # -- Blocks of the suggestions message (block_id) ---------------------------------------------
 SUGGESTIONS_INTRO_BLOCK = "suggestions_intro"
@@ -86,13 +94,17 @@ TICKET_ACTIONS_BLOCK = "ticket_actions"
 # -- Blocks of the smaller messages (block_id) ------------------------------------------------
 HANDOFF_CUSTOMER_BLOCK = "handoff_customer"
 HANDOFF_ENDED_BLOCK = "handoff_ended"
+HANDOFF_REP_BLOCK = "handoff_rep"  # a rep's reply made outside the thread, mirrored in
 FEEDBACK_HEADER_BLOCK = "feedback_header"
 FEEDBACK_FIELDS_BLOCK = "feedback_fields"
 FEEDBACK_BODY_BLOCK = "feedback_body"
 FEEDBACK_REPLY_BLOCK = "feedback_reply"
 FEEDBACK_STATUS_BLOCK = "feedback_status"
 ERROR_BLOCK = "error"
+NOTE_BLOCK = "note"  # a private note to a rep that is not an error
 GAP_FLAGGED_BLOCK = "gap_flagged"
+FEEDBACK_RECEIVED_BLOCK = "feedback_received"
+SMALL_TALK_BLOCK = "small_talk"
 RATING_THANKS_BLOCK = "rating_thanks"
 TRUNCATED_BLOCK = "truncated"  # the note a message gets when it had to drop blocks
 

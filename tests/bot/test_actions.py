@@ -102,6 +102,17 @@ def test_a_vague_question_offers_close_articles(services: Services) -> None:
     assert all(p.startswith('/choose_article{"article_id": ') for p in payloads[:-1])
 
 
+def test_yes_to_a_clarify_list_is_no_deflection(services: Services) -> None:
+    from bot.actions.knowledge import PICK_ONE_TEXT
+
+    run(ActionAnswerFromKB(services), tracker("login problems"))
+    messages, events = run(ActionKBFeedback(services),
+                           tracker("yes", intent="affirm", slots={"kb_state": "clarify"}))
+    assert [m["text"] for m in messages] == [PICK_ONE_TEXT]
+    assert events == []
+    assert services.events.for_session(SESSION, "feedback") == []  # nothing was deflected
+
+
 def test_internal_articles_never_reach_customers(services: Services) -> None:
     messages, _ = run(ActionAnswerFromKB(services),
                       tracker("refund exceptions team lead approval backstage"))
@@ -208,3 +219,39 @@ def test_csat_is_recorded(services: Services) -> None:
 def test_every_action_constructs_without_arguments_and_does_no_io() -> None:
     names = {cls().name() for cls in ACTIONS}
     assert len(names) == len(ACTIONS)
+
+
+@pytest.mark.parametrize(("text", "language", "says"), [
+    ("¿Cómo restablezco mi contraseña de la cuenta?", "es", "solo puedo responder en inglés"),
+    ("Wo finde ich meine Rechnungen für dieses Jahr?", "de", "nur auf Englisch antworten"),
+    ("Je n'ai pas reçu ma facture ce mois-ci", "fr", "qu'en anglais"),
+])
+def test_a_question_in_another_language_is_told_so_honestly(
+        services: Services, text: str, language: str, says: str) -> None:
+    messages, events = run(ActionAnswerFromKB(services), tracker(text))
+    assert slot(events, "kb_state") == "abstained"
+    assert says in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/request_ticket", "/human_handoff"]
+    (decision,) = services.events.for_session(SESSION, "decision")
+    assert (decision.decision, decision.language, decision.hits) == ("abstain", language, [])
+
+
+def test_english_questions_are_never_taken_for_another_language(services: Services) -> None:
+    from frontline.evaluation.metrics import load_questions
+
+    questions = load_questions(services.settings.eval_questions)
+    check = services.knowledge.language
+    assert [q.question for q in questions if check.foreign(q.question)] == []
+
+
+def test_a_follow_up_is_read_with_the_previous_question(services: Services) -> None:
+    run(ActionAnswerFromKB(services), tracker("how do I export my data"))
+    messages, events = run(ActionAnswerFromKB(services), tracker("what about attachments?"))
+    assert slot(events, "kb_state") == "answered", messages
+    assert "export" in messages[0]["text"].lower()
+    last = services.events.for_session(SESSION, "decision")[-1]
+    assert last.query == "how do I export my data what about attachments?"
+    # A message that stands on its own is not mixed with the previous question.
+    run(ActionAnswerFromKB(services), tracker("my invoice shows the wrong VAT number"))
+    assert services.events.for_session(SESSION, "decision")[-1].query == (
+        "my invoice shows the wrong VAT number")

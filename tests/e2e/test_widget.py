@@ -432,11 +432,11 @@ def test_character_counter_and_too_long_message_kept(widget: Widget) -> None:
     counter = widget.panel.locator(".counter")
     widget.input.fill("a" * 500)
     expect(counter).to_be_hidden()
-    widget.input.fill("a" * 950)
-    expect(counter).to_have_text("950 / 1000")
-    widget.input.fill("a" * 1005)
-    expect(counter).to_contain_text("1005 / 1000")
+    widget.input.fill("a" * 45_000)  # pasted logs are welcome: the default limit is 50,000
+    expect(counter).to_have_text("45000 / 50000")
+    widget.input.fill("a" * 50_005)
+    expect(counter).to_contain_text("50005 / 50000")
     widget.input.press("Enter")
-    expect(widget.notice).to_contain_text("the limit is 1000")
-    expect(widget.input).to_have_value("a" * 1005)  # kept for editing, nothing sent
+    expect(widget.notice).to_contain_text("the limit is 50000")
+    expect(widget.input).to_have_value("a" * 50_005)  # kept for editing, nothing sent
     expect(widget.messages).to_have_count(1)  # only the welcome

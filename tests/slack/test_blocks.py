@@ -610,3 +610,39 @@ def test_manifest_matches_the_ids_and_asks_only_for_needed_scopes() -> None:
             settings["interactivity"]["request_url"],
             *(c["url"] for c in features["slash_commands"])]
     assert set(urls) == {"https://YOUR-FRONTLINE-HOST/slack/events"}
+
+
+# -- added with the rep-facing listeners (ask, ratings, feedback) ------------------------------
+
+
+def test_modal_errors_take_the_services_field_names_and_the_rating_fields() -> None:
+    # ProcessFeedbackService.submit names the ticket field "ticket"
+    assert blocks.modal_errors({"ticket": "There is no ticket #99999."}) == {
+        "response_action": "errors", "errors": {ids.FEEDBACK_TICKET_BLOCK:
+                                                "There is no ticket #99999."}}
+    rating = blocks.rating_reason_modal("refunds", "q")
+    errors = blocks.modal_errors({"reason": "Choose one", "comment": "x" * 5000},
+                                 ids.RATING_FIELD_BLOCKS)["errors"]
+    assert set(errors) == set(ids.RATING_FIELD_BLOCKS.values()) <= {
+        b["block_id"] for b in rating["blocks"]}
+    assert len(errors[ids.RATING_COMMENT_BLOCK]) <= blocks.MAX_SECTION_TEXT
+    with pytest.raises(ValueError):
+        blocks.modal_errors({"what_happened": "x"}, ids.RATING_FIELD_BLOCKS)
+
+
+def test_feedback_receipt_says_what_happens_next_and_what_was_sent() -> None:
+    msg = blocks.feedback_received_message(feedback(what_happened=EVIL, status="new",
+                                                    reply=None))
+    assert violations(msg) == []
+    assert "#17 is with the ops team" in msg["text"]
+    body = block(msg, ids.FEEDBACK_BODY_BLOCK)["text"]["text"]
+    assert "<!channel>" not in body and "&lt;!channel&gt;" in body
+    long = blocks.feedback_received_message(feedback(what_happened="w" * 9000,
+                                                     what_would_help="h" * 9000))
+    assert violations(long) == []
+
+
+def test_small_talk_message_points_at_the_three_ways_to_ask() -> None:
+    msg = blocks.small_talk_message()
+    assert violations(msg) == []
+    assert "/ask" in msg["text"] and block(msg, ids.SMALL_TALK_BLOCK)

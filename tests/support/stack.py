@@ -20,7 +20,8 @@ class Stack:
     ``with Stack(settings) as stack:`` yields once both answer; ``stack.url`` is the service.
     """
 
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    def __init__(self, settings: Settings, port: int | None = None, *,
+                 slack_client: Any = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         token = secrets.token_urlsafe(24)
@@ -33,10 +34,11 @@ class Stack:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.app: Any = None
+        self.slack_client = slack_client  # an AsyncWebClient, e.g. at a SlackStub
 
     def __enter__(self) -> Stack:
         self.rasa.start()
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, slack_client=self.slack_client)
         self.start_service()
         self.rasa.wait_ready()
         return self

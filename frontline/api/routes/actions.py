@@ -16,6 +16,8 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
+from frontline.rasa.endpoints import ACTION_TOKEN_HEADER
+
 router = APIRouter(tags=["actions"])
 logger = logging.getLogger(__name__)
 
@@ -24,9 +26,14 @@ logger = logging.getLogger(__name__)
 def webhook(request: Request, action_call: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
     """Run one custom action for the Rasa server (sync route: actions do blocking I/O)."""
     expected = request.app.state.services.settings.action_token.get_secret_value()
-    given = request.query_params.get("token", "")
-    if expected and not secrets.compare_digest(given.encode(), expected.encode()):
-        return JSONResponse({"error": "invalid action token"}, 401)
+    if not expected:
+        # Never open: without a secret anyone who reaches /webhook could file tickets or start
+        # handoffs for any session. `frontline run` generates one for its Rasa.
+        return JSONResponse({"error": "actions are disabled: set FRONTLINE_ACTION_TOKEN and "
+                             f"send it in the {ACTION_TOKEN_HEADER} header"}, 401)
+    given = request.headers.get(ACTION_TOKEN_HEADER, "")
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        return JSONResponse({"error": f"invalid or missing {ACTION_TOKEN_HEADER} header"}, 401)
     executor = request.app.state.action_executor
     try:
         result = asyncio.run(executor.run(action_call))

@@ -6,7 +6,7 @@
  *
  * Optional attributes: data-frontline-url (default: this script's origin), data-title,
  * data-color (any CSS colour; text on it is white or near-black, whichever passes WCAG AA),
- * data-welcome (the locally shown first message), data-max-chars (default 1000).
+ * data-welcome (the locally shown first message), data-max-chars (default 50000).
  *
  * Everything lives in a shadow root, so the page's styles cannot break the widget and the
  * widget's styles cannot leak into the page. No message or page data is ever parsed as HTML:
@@ -516,7 +516,7 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
 
   let sessionId = local.get(KEYS.session);
   if (sessionId && !SESSION_PATTERN.test(sessionId)) sessionId = null;
-  let maxChars = Number(data.maxChars) > 0 ? Number(data.maxChars) : 1000;
+  let maxChars = Number(data.maxChars) > 0 ? Number(data.maxChars) : 50000;
   let lastId = 0; // newest message id seen from the service
   let seenId = Number(local.get(KEYS.seen)) || 0; // newest message id the customer has seen
   let isOpen = false;

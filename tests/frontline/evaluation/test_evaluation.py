@@ -161,8 +161,9 @@ def test_eval_cli_on_a_kb_and_questions_file(small_kb: Path, tmp_path: Path) -> 
     for key in ("answered_correct", "wrong_answer", "abstain", "clarify", "recall_at_1",
                 "recall_at_3", "recall_at_5", "mrr", "p95_ms"):
         assert 0 <= report[key] <= (1 if key != "p95_ms" else 10_000), key
+    # The five configurations, and "auto" — what the product runs by default (settings).
     assert set(report["modes"]) == {"dense", "lexical", "hybrid", "hybrid+classifier",
-                                    "classifier"}
+                                    "classifier", "auto"}
     # The configuration with the best validation objective is the one reported.
     assert report["chosen_by"] == "validation" and report["mode"] in report["modes"]
     from frontline.evaluation.metrics import EvalReport, objective
@@ -280,3 +281,37 @@ def test_banking77_slice_end_to_end_calibrates_then_scores_on_all_of_train(
     # No out-of-scope queries: scored by accuracy, every query answered (no threshold chosen).
     assert run.thresholds[run.chosen]["answer_threshold"] == -1.0
     assert run.reports[run.chosen].abstain == 0.0
+
+
+def test_the_two_turn_set_is_well_formed_and_points_at_real_articles(tmp_path: Path) -> None:
+    from frontline.evaluation.metrics import load_followups
+
+    items = load_followups(REPO / "bench/data/sample_kb_followups.yml")
+    ids = {a.id for a in load_articles(SAMPLE_KB).articles}
+    assert {i.split for i in items} == {"dev", "test"}
+    assert {i.kind for i in items} == {"follow_up", "topic_change"}
+    assert all(i.expected is None or i.expected in ids for i in items)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- {previous: a, followup: b, kind: sideways, split: dev}\n")
+    with pytest.raises(QuestionsError, match="entry 1: kind must be"):
+        load_followups(bad)
+
+
+def test_follow_ups_are_scored_alone_and_in_context(small_kb: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                    real_embedder) -> None:
+    from frontline.evaluation.metrics import FollowUp, score_followups
+    from frontline.knowledge import Mix, RankedSearch
+    from frontline.knowledge.decision import Thresholds
+    from indexer import build_index
+
+    build_index(small_kb, tmp_path / "index", real_embedder)
+    search = RankedSearch(Retriever(tmp_path / "index", real_embedder, ranking="retrieval"),
+                          Mix())
+    items = [FollowUp("how do refunds work", "and for monthly plans?", "refund-policy",
+                      "follow_up", "dev"),
+             FollowUp("how do refunds work", "I forgot my password", "reset-password",
+                      "topic_change", "dev")]
+    scored = score_followups(search, Thresholds(0.9, 0.1, 0.0), items)
+    assert scored["all"]["n"] == 2 and set(scored) == {"all", "follow_up", "topic_change"}
+    assert scored["topic_change"]["top1_in_context"] == 1.0  # context did not pull it back
+    assert scored["follow_up"]["top1_in_context"] >= scored["follow_up"]["top1_alone"]

@@ -109,7 +109,7 @@ def test_calibrated_ranking_and_thresholds_are_applied_and_checked(tmp_path: Pat
         {"answer_threshold": 0.7, "ranking": "fused", "retrieval_mode": "dense",
          "confidence_blend": 0.25, "coverage_weight": 1.0}))
     plain = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    assert plain.ranking == "classifier"  # settings are data: they never read the file
+    assert plain.ranking == "auto"  # settings are data: they never read the file
     settings = calibration.apply(plain)
     assert (settings.ranking, settings.retrieval_mode, settings.answer_threshold,
             settings.confidence_blend, settings.coverage_weight) == ("fused", "dense", 0.7,

@@ -16,7 +16,8 @@ def test_endpoints_carry_the_action_url_token_and_tracker_store(tmp_path: Path) 
     sqlite = write_endpoints(Settings(_env_file=None, data_dir=tmp_path),  # type: ignore[call-arg]
                              "http://127.0.0.1:9000/webhook", "tok")
     config = yaml.safe_load(sqlite.read_text())
-    assert config["action_endpoint"] == {"url": "http://127.0.0.1:9000/webhook", "token": "tok"}
+    assert config["action_endpoint"] == {"url": "http://127.0.0.1:9000/webhook",
+                                         "headers": {"X-Frontline-Action-Token": "tok"}}
     assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite",
                                        "db": str(tmp_path / "rasa-tracker.db")}
     assert oct(sqlite.stat().st_mode)[-3:] == "600"

@@ -106,3 +106,19 @@ def test_assistant_down_keeps_the_words_and_an_email_files_them(database: Databa
     assert ticket.email == "jane@example.com" and "export is stuck" in ticket.details
     stored = service.conversations.messages(SESSION, senders=("bot",))
     assert "jane@example.com" not in stored[-1].text  # the stored confirmation is masked
+
+
+def test_a_pasted_log_reaches_the_assistant_as_its_salient_part(database: Database) -> None:
+    service, assistant, _ = _service(database)
+    lines = [f"2026-11-30 10:{i % 60:02d}:00 INFO sync heartbeat ok batch={i}" for i in range(600)]
+    text = ("Since this morning the Jira sync keeps failing. Reach me at jane@example.com.\n"
+            + "\n".join(lines) + "\n2026-11-30 11:00:00 ERROR TL-429 too many requests\n"
+            "What should we change so the sync works again?")
+    assert len(text) > 28_000
+    asyncio.run(service.handle(SESSION, text))
+    (sent,) = assistant.seen
+    assert len(sent) <= service.assistant_max_chars
+    assert "TL-429" in sent and "What should we change" in sent and "Jira sync" in sent
+    (stored,) = service.conversations.messages(SESSION, senders=("customer",))
+    assert len(stored.text) > 28_000 and "[email]" in stored.text  # kept whole, masked
+    assert "jane@example.com" not in stored.text

@@ -121,18 +121,34 @@ ACTION_CALL = {
 
 
 def test_webhook_runs_actions_for_rasa_with_the_token(client: TestClient) -> None:
+    token = {"X-Frontline-Action-Token": "action-secret"}
     assert client.post("/webhook", json=ACTION_CALL).status_code == 401
-    response = client.post("/webhook?token=action-secret", json=ACTION_CALL)
+    wrong = client.post("/webhook", json=ACTION_CALL, headers={"X-Frontline-Action-Token": "x"})
+    assert wrong.status_code == 401
+    # In the URL it does not count: access logs record URLs verbatim.
+    assert client.post("/webhook?token=action-secret", json=ACTION_CALL).status_code == 401
+    response = client.post("/webhook", json=ACTION_CALL, headers=token)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["responses"][0]["text"] == "Thank you for the feedback!"
     assert {"event": "slot", "name": "csat_score", "value": None} in [
         {k: e[k] for k in ("event", "name", "value")} for e in body["events"]]
-    unknown = client.post("/webhook?token=action-secret",
+    unknown = client.post("/webhook", headers=token,
                           json={**ACTION_CALL, "next_action": "action_nope"})
     assert unknown.status_code == 404 and unknown.json()["action_name"] == "action_nope"
     names = {a["name"] for a in client.get("/actions").json()}
     assert "action_answer_from_kb" in names
+
+
+def test_webhook_without_a_configured_secret_refuses_every_call(  # type: ignore[no-untyped-def]
+        sample_index: Path, real_embedder, tmp_path: Path) -> None:
+    settings = make_settings(sample_index, sample_index / "kb",
+                             database_url=f"sqlite:///{tmp_path / 'open.sqlite'}")
+    app = create_app(settings, knowledge=KnowledgeBase(settings, real_embedder))
+    with TestClient(app) as open_client:
+        for headers in ({}, {"X-Frontline-Action-Token": ""}):
+            refused = open_client.post("/webhook", json=ACTION_CALL, headers=headers)
+            assert refused.status_code == 401 and "FRONTLINE_ACTION_TOKEN" in refused.text
 
 
 def test_rate_limit_per_session_says_the_limit(client: TestClient) -> None:
@@ -205,3 +221,20 @@ def test_history_names_the_rep(client: TestClient) -> None:
 def test_widget_script_is_compressed(client: TestClient) -> None:
     script = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
     assert script.headers.get("content-encoding") == "gzip"
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    huge = "x" * (300 * 1024)
+    refused = client.post("/chat", content=f'{{"session_id": "session-0001", "message": "{huge}"}}',
+                          headers={"content-type": "application/json"})
+    assert refused.status_code == 413
+    assert refused.json() == {"error": "request_too_large",
+                              "detail": "the request body is over the limit of 262144 bytes"}
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(300):  # streamed, no Content-Length: cut off as it passes the limit
+            yield b"x" * 1024
+
+    streamed = client.post("/api/kb/reindex", content=chunks(), headers=ADMIN)
+    assert streamed.status_code == 413
+    assert say(client, "a normal message").status_code == 200

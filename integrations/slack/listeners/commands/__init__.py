@@ -1,4 +1,4 @@
-"""Slack commands listeners."""
+"""Slack slash commands: ``/ask`` (suggested answers) and ``/feedback`` (process feedback)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
+from integrations.slack.listeners.commands import ask, feedback
+
 if TYPE_CHECKING:
     from integrations.slack.app import SlackIntegration
 
 
 def register(app: AsyncApp, slack: SlackIntegration) -> None:
-    """Registered by the modules of this package (filled in as listeners are added)."""
+    ask.register(app, slack)
+    feedback.register(app, slack)

@@ -1,4 +1,4 @@
-"""Slack shortcuts listeners."""
+"""Slack shortcuts: the global *Process feedback* and the message *Send as process feedback*."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
+from integrations.slack.listeners.shortcuts import feedback
+
 if TYPE_CHECKING:
     from integrations.slack.app import SlackIntegration
 
 
 def register(app: AsyncApp, slack: SlackIntegration) -> None:
-    """Registered by the modules of this package (filled in as listeners are added)."""
+    feedback.register(app, slack)

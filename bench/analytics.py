@@ -1,0 +1,230 @@
+"""How long the ops dashboard's overview and the report take as the event log grows: 10k, 100k
+and 1M events, on SQLite and on PostgreSQL (a throwaway server), each with a baseline measured
+in the same run (``SELECT count(*)`` and one full-scan aggregate of the events table, ``GROUP BY
+kind``): the times are printed as ratios to the full scan.
+
+    .venv/bin/python bench/analytics.py [--sizes 10000,100000,1000000] [--per-day 4000]
+
+The history grows at a constant pace (``--per-day`` events a day, a mid-size support team), so
+10k events are 2.5 days of history and 1M are 250 days: the overview (30 days against the 30
+before) and the report (7 days) read their periods through the indexes, and should stay flat
+once the history is longer than the period. The report includes the KB-gap clustering with the
+real embedding model; its embeddings are cached by text, as in the running service (the first,
+cold report is printed too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, text
+
+from frontline.analytics import Analytics
+from frontline.db import Database, Event, Message, Ticket
+from frontline.evaluation.metrics import load_questions
+from frontline.knowledge import default_embedding_model
+from frontline.settings import Settings
+from indexer import SentenceTransformerEmbedder
+
+HERE = Path(__file__).resolve().parent
+ARTICLES = ["reset-password", "refund-policy", "cancel-subscription", "export-your-data",
+            "invite-teammates", "calendar-sync", "failed-payment", "slack-integration",
+            "mobile-offline-mode", "plans-and-pricing"]
+BATCH = 20_000
+EVENT = {"kind": None, "session_id": None, "channel": "webchat", "audience": "public",
+         "query": None, "hits": [], "certainty": None, "thresholds": {}, "decision": None,
+         "ambiguous": None, "article_id": None, "deflected": None, "ticket_id": None,
+         "csat": None, "created_at": None, "simulated": False}
+MESSAGE = {"session_id": None, "ticket_id": None, "sender": "customer", "text": "",
+           "data": {}, "created_at": None, "simulated": False}
+
+
+def generate(db: Database, events: int, per_day: int, now: datetime, questions: list[str],
+             seed: int = 1) -> None:
+    """Sessions of a question and what follows, spread evenly back from ``now``."""
+    rng = random.Random(seed)
+    span = timedelta(days=events / per_day)
+    start = now - span
+    rows: list[dict[str, object]] = []
+    tickets: list[dict[str, object]] = []
+    messages: list[dict[str, object]] = []
+    ticket_id = 0
+    made = 0
+    session = 0
+
+    def flush(final: bool = False) -> None:
+        with db.engine.begin() as conn:
+            if tickets:
+                conn.execute(insert(Ticket), tickets)
+            if rows:
+                conn.execute(insert(Event), [{**EVENT, **r} for r in rows])
+            if messages:
+                conn.execute(insert(Message), [{**MESSAGE, **m} for m in messages])
+        rows.clear()
+        tickets.clear()
+        messages.clear()
+
+    while made < events:
+        session += 1
+        sid = f"bench-{session}"
+        t = start + span * (made / events) + timedelta(seconds=rng.uniform(0, 30))
+        outcome = rng.choices(("answer", "clarify", "abstain"), (0.62, 0.25, 0.13))[0]
+        article = rng.choice(ARTICLES) if outcome == "answer" else None
+        channel = "slack" if rng.random() < 0.08 else "webchat"
+        rows.append({"kind": "decision", "session_id": sid, "channel": channel,
+                   "query": rng.choice(questions), "decision": outcome, "ambiguous": False,
+                   "article_id": article, "certainty": rng.random(), "created_at": t,
+                   "hits": [], "thresholds": {}, "audience": "public"})
+        made += 1
+        if channel == "webchat" and outcome == "answer" and rng.random() < 0.6:
+            helped = rng.random() < 0.65
+            rows.append({"kind": "feedback", "session_id": sid, "article_id": article,
+                       "deflected": helped, "created_at": t + timedelta(seconds=40),
+                       "hits": [], "thresholds": {}})
+            made += 1
+            if helped and rng.random() < 0.6:
+                rows.append({"kind": "csat", "session_id": sid, "csat": rng.choice(
+                    (3, 4, 4, 5, 5, 5)), "created_at": t + timedelta(seconds=60),
+                    "hits": [], "thresholds": {}})
+                made += 1
+        if channel == "webchat" and outcome != "answer" and rng.random() < 0.45:
+            ticket_id += 1
+            created = t + timedelta(minutes=2)
+            hours = rng.lognormvariate(2.5, 1.0)
+            resolved = created + timedelta(hours=hours)
+            high = rng.random() < 0.25
+            tickets.append({"id": ticket_id, "number": 10000 + ticket_id, "session_id": sid,
+                            "email": "c@example.com", "summary": "bench", "details": "",
+                            "transcript": [], "tried_articles": [], "channel": "webchat",
+                            "priority": "high" if high else "normal", "handoff": high,
+                            "status": "resolved" if resolved < now else "open",
+                            "created_at": created, "updated_at": created,
+                            "resolved_at": resolved if resolved < now else None})
+            rows.append({"kind": "handoff" if high else "ticket", "session_id": sid,
+                       "ticket_id": ticket_id, "created_at": created, "hits": [],
+                       "thresholds": {}})
+            made += 1
+            reply = created + timedelta(hours=min(hours, rng.lognormvariate(0.5, 0.8)))
+            if reply < now:
+                messages.append({"session_id": sid, "ticket_id": ticket_id, "sender": "rep",
+                                 "text": "On it", "data": {}, "created_at": reply})
+        messages.append({"session_id": sid, "sender": "customer", "text": "question",
+                         "data": {}, "created_at": t})
+        if len(rows) >= BATCH:
+            flush()
+    flush(final=True)
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+        else:
+            conn.execute(text("ANALYZE"))
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Median wall time in ms."""
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return statistics.median(out)
+
+
+def measure(db: Database, analytics: Analytics,
+            now: datetime) -> tuple[int, float, float, float, float, float]:
+    """Events, count(*) ms, full-scan ms, overview ms, first report ms, warm report ms."""
+
+    def count() -> int:
+        with db.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM events")).scalar() or 0)
+
+    def scan() -> object:
+        with db.engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT kind, count(*), max(created_at) FROM events GROUP BY kind")).all()
+
+    month = analytics.period(days=30, now=now)
+    week = analytics.period(days=7, now=now)
+    total = count()
+    counted = timed(count, 5)
+    base = timed(scan, 3)
+    overview = timed(lambda: analytics.overview(month))
+    started = time.perf_counter()
+    analytics.report(week)
+    cold = (time.perf_counter() - started) * 1000
+    report = timed(lambda: analytics.report(week))
+    return total, counted, base, overview, cold, report
+
+
+def run(url: str, label: str, sizes: list[int], per_day: int, embedder: object,
+        questions: list[str], work: Path) -> list[str]:
+    rows = []
+    for size in sizes:
+        if url.startswith("sqlite"):
+            url = f"sqlite:///{work / f'bench-{size}.db'}"
+        db = Database(url)
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        db.migrate()
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        generate(db, size, per_day, now, questions)
+        load_s = time.perf_counter() - started
+        settings = Settings(_env_file=None, data_dir=work,  # type: ignore[call-arg]
+                            database_url=url)
+        analytics = Analytics(db, settings, embed=embedder.embed,  # type: ignore[attr-defined]
+                              closest=lambda q: None)
+
+        total, counted, base, overview, cold, report = measure(db, analytics, now)
+        rows.append(
+            f"{label:10} {total:>9,} events ({size / per_day:6.1f} days, loaded in "
+            f"{load_s:5.1f} s)  count(*) {counted:6.1f} ms, full scan {base:7.1f} ms | "
+            f"overview 30 d {overview:7.1f} ms "
+            f"({overview / base:5.1f}×) | report 7 d {report:7.1f} ms ({report / base:5.1f}×)"
+            f", first report {cold:7.0f} ms")
+        print(rows[-1], flush=True)
+        db.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--per-day", type=int, default=4000)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    questions = [q.question for q in load_questions(HERE / "data/sample_kb_questions.yml")]
+    embedder = SentenceTransformerEmbedder(default_embedding_model())
+    embedder.embed(["warm up"])
+    work = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
+    rows: list[str] = []
+    if args.only in (None, "sqlite"):
+        rows += run(f"sqlite:///{work / 'bench.db'}", "SQLite", sizes, args.per_day, embedder,
+                    questions, work)
+    if args.only in (None, "postgresql"):
+        from tests.support.postgres import pg_bin, postgres_server
+
+        if pg_bin() is None:
+            print("PostgreSQL is not installed: skipped (apt-get install postgresql)")
+        else:
+            with postgres_server() as url:
+                rows += run(url, "PostgreSQL", sizes, args.per_day, embedder, questions, work)
+    print("\n".join(["", "summary:", *rows]))
+
+
+if __name__ == "__main__":
+    main()

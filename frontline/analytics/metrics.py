@@ -1,0 +1,650 @@
+"""The ops metrics, each computed for one period in the database: deflection (confirmed and
+assumed), the answer mix and wrong-answer signals, CSAT, NPS, tickets, article helpfulness,
+rep process feedback and Slack assist. ``docs/metrics.md`` defines every figure.
+
+Each query reads one period's rows through an index on time (and kind), aggregates in SQL,
+and returns per-day rows; the totals are sums of the days. Only ticket durations come back
+row by row (one per ticket of the period), for the median and 90th percentile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, distinct, false, func, literal_column, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from frontline.analytics.periods import Period
+from frontline.analytics.sqlfn import Dialect, as_date, percentile
+from frontline.db import Database, Event, Message, ProcessFeedback, Rating, Ticket
+
+EVENTS = Event.__table__
+TICKETS = Ticket.__table__
+MESSAGES = Message.__table__
+RATINGS = Rating.__table__
+FEEDBACK = ProcessFeedback.__table__
+
+REP_CHANNEL = "slack"  # reps' questions (Slack assist); every other channel is customers'
+ASSUMED_WINDOW_HOURS = 24
+OUTCOMES = ("answer", "clarify", "abstain")
+SATISFIED = (4, 5)
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    title: str
+    tags: tuple[str, ...] = ()
+    audience: str = "public"
+    url: str | None = None
+
+
+Catalog = Callable[[], Mapping[str, ArticleInfo]]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records count: everything, or only real ones (``frontline simulate`` marks its
+    own)."""
+
+    hide_simulated: bool = False
+
+
+ALL = Scope()  # every record, simulated ones included
+
+
+def ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass
+class DeflectionDay:
+    sessions: int = 0  # conversations that asked the KB something (first question that day)
+    answered: int = 0  # … of which got an answer
+    confirmed: int = 0  # … in which the customer said an answer helped
+    assumed: int = 0  # … answered, and no ticket, handoff or "no" until 24 h after the answer
+
+
+@dataclass
+class Deflection:
+    days: dict[date, DeflectionDay]
+    csat_asked: int = 0  # conversations asked for a rating in the period (read in the same pass)
+    csat_rated: int = 0  # … of which rated it within 24 h
+
+    def total(self) -> DeflectionDay:
+        out = DeflectionDay()
+        for day in self.days.values():
+            out.sessions += day.sessions
+            out.answered += day.answered
+            out.confirmed += day.confirmed
+            out.assumed += day.assumed
+        return out
+
+
+@dataclass
+class AnswersDay:
+    questions: Counter[str] = field(default_factory=Counter)  # outcome -> questions
+    shown: int = 0  # answers shown (questions answered, articles picked, next-best articles)
+    yes: int = 0  # "did that answer your question?" → yes
+    no: int = 0  # → no: the wrong-answer signal
+
+
+@dataclass
+class Answers:
+    days: dict[date, AnswersDay]
+
+    def total(self) -> AnswersDay:
+        out = AnswersDay()
+        for day in self.days.values():
+            out.questions.update(day.questions)
+            out.shown += day.shown
+            out.yes += day.yes
+            out.no += day.no
+        return out
+
+
+@dataclass
+class Csat:
+    by_day: dict[date, Counter[int]]  # day -> score -> ratings
+    asked: int  # conversations asked for a rating in the period
+    answered: int  # … of which gave one (within 24 h)
+
+    @property
+    def distribution(self) -> Counter[int]:
+        out: Counter[int] = Counter()
+        for scores in self.by_day.values():
+            out.update(scores)
+        return out
+
+    @property
+    def count(self) -> int:
+        return sum(self.distribution.values())
+
+    @property
+    def mean(self) -> float | None:
+        dist = self.distribution
+        return ratio(sum(s * n for s, n in dist.items()), sum(dist.values()))
+
+    @property
+    def satisfied(self) -> float | None:
+        dist = self.distribution
+        return ratio(sum(dist[s] for s in SATISFIED), sum(dist.values()))
+
+    @property
+    def response_rate(self) -> float | None:
+        return ratio(self.answered, self.asked)
+
+    def day_mean(self, day: date) -> float | None:
+        scores = self.by_day.get(day, Counter())
+        return ratio(sum(s * n for s, n in scores.items()), sum(scores.values()))
+
+
+@dataclass
+class Nps:
+    by_day: dict[date, Counter[int]]
+
+    @property
+    def distribution(self) -> Counter[int]:
+        out: Counter[int] = Counter()
+        for scores in self.by_day.values():
+            out.update(scores)
+        return out
+
+    @property
+    def count(self) -> int:
+        return sum(self.distribution.values())
+
+    @property
+    def promoters(self) -> int:
+        return sum(n for s, n in self.distribution.items() if s >= 9)
+
+    @property
+    def passives(self) -> int:
+        return sum(n for s, n in self.distribution.items() if 7 <= s <= 8)
+
+    @property
+    def detractors(self) -> int:
+        return sum(n for s, n in self.distribution.items() if s <= 6)
+
+    @property
+    def score(self) -> float | None:
+        """% promoters − % detractors, from −100 to 100."""
+        if not self.count:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.count
+
+
+Selection = tuple[str | None, str | None, date | None]  # (priority, channel, day)
+
+
+@dataclass
+class Durations:
+    """Hours per ticket summarised for the figures: count, median and 90th percentile,
+    overall, per priority, per channel and per day."""
+
+    stats: dict[Selection, tuple[int, float | None, float | None]]
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[date, str, str, float]]) -> Durations:
+        """From (day, priority, channel, hours) rows — what SQLite returns."""
+        groups: dict[Selection, list[float]] = defaultdict(list)
+        for d, p, c, h in rows:
+            for key in ((None, None, None), (p, None, None), (None, c, None), (None, None, d)):
+                groups[key].append(h)
+        stats: dict[Selection, tuple[int, float | None, float | None]] = {}
+        for key, values in groups.items():
+            values.sort()
+            stats[key] = (len(values), percentile(values, 0.5), percentile(values, 0.9))
+        return cls(stats)
+
+    def _get(self, priority: str | None, channel: str | None,
+             day: date | None) -> tuple[int, float | None, float | None]:
+        return self.stats.get((priority, channel, day), (0, None, None))
+
+    def count(self, *, priority: str | None = None, channel: str | None = None,
+              day: date | None = None) -> int:
+        return self._get(priority, channel, day)[0]
+
+    def median(self, *, priority: str | None = None, channel: str | None = None,
+               day: date | None = None) -> float | None:
+        return self._get(priority, channel, day)[1]
+
+    def p90(self, *, priority: str | None = None, channel: str | None = None,
+            day: date | None = None) -> float | None:
+        return self._get(priority, channel, day)[2]
+
+    def groups(self, index: int) -> list[str]:
+        """The priorities (index 1) or channels (index 2) present."""
+        return sorted(str(k[index - 1]) for k in self.stats if k[index - 1] is not None)
+
+
+@dataclass
+class Tickets:
+    opened: dict[date, int]
+    resolved: dict[date, int]
+    opened_by: dict[str, Counter[str]]  # "priority"/"channel" -> value -> tickets opened
+    backlog_start: int  # open at the period's start
+    backlog_end: int  # open at its end
+    reopened: int
+    first_response: Durations  # tickets opened in the period that a rep answered
+    resolution: Durations  # tickets resolved in the period
+
+    @property
+    def opened_total(self) -> int:
+        return sum(self.opened.values())
+
+    @property
+    def resolved_total(self) -> int:
+        return sum(self.resolved.values())
+
+    def backlog_by_day(self, period: Period) -> dict[date, int]:
+        """Open tickets at the end of each day: the start's backlog plus opened minus
+        resolved so far."""
+        out, open_now = {}, self.backlog_start
+        for day in period.dates():
+            open_now += self.opened.get(day, 0) - self.resolved.get(day, 0)
+            out[day] = open_now
+        return out
+
+
+@dataclass
+class ArticleRow:
+    article_id: str
+    title: str
+    shown: int = 0
+    shown_sessions: int = 0
+    yes: int = 0
+    no: int = 0
+    deflected_sessions: int = 0
+    rep_up: int = 0
+    rep_down: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    needs_review: bool = False
+
+    @property
+    def votes(self) -> int:
+        return self.yes + self.no + self.rep_up + self.rep_down
+
+    @property
+    def helpfulness(self) -> float | None:
+        return ratio(self.yes + self.rep_up, self.votes)
+
+    @property
+    def deflection(self) -> float | None:
+        return ratio(self.deflected_sessions, self.shown_sessions)
+
+
+@dataclass
+class FeedbackSummary:
+    by_area: Counter[str]
+    by_impact: Counter[str]
+    by_status: Counter[str]
+    items: list[ProcessFeedback]
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_area.values())
+
+
+@dataclass
+class SlackAssist:
+    questions: dict[date, int]
+    rated: int
+    helpful: int
+
+    @property
+    def questions_total(self) -> int:
+        return sum(self.questions.values())
+
+    @property
+    def helpful_share(self) -> float | None:
+        return ratio(self.helpful, self.rated)
+
+
+# -- the queries -------------------------------------------------------------------------------
+class Metrics:
+    """Every metric of ``docs/metrics.md`` for one period; one instance per database."""
+
+    def __init__(self, db: Database, *, catalog: Catalog | None = None,
+                 review_threshold: float = 0.6, review_min_votes: int = 5) -> None:
+        self.db = db
+        self.sql = Dialect(db.engine.dialect.name)
+        self.catalog: Catalog = catalog or dict
+        self.review_threshold = review_threshold
+        self.review_min_votes = review_min_votes
+
+    def _rows(self, query: Any) -> list[Any]:
+        with self.db.session() as session:
+            return list(session.execute(query).all())
+
+    @staticmethod
+    def _real(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
+        return [table.c.simulated == false()] if scope.hide_simulated else []
+
+    @staticmethod
+    def _customers() -> ColumnElement[bool]:
+        return EVENTS.c.channel != REP_CHANNEL
+
+    @staticmethod
+    def is_question() -> ColumnElement[bool]:
+        """A decision on a customer's question. The follow-ups (an article picked after a
+        clarify, the next-best article after a "no") are recorded as ``answer`` decisions
+        without an ambiguity flag; they answer a question already counted."""
+        return or_(EVENTS.c.decision != "answer", EVENTS.c.ambiguous.is_not(None))
+
+    # deflection ---------------------------------------------------------------------------
+    def session_flags(self, period: Period, scope: Scope = ALL) -> Any:
+        """One row per conversation that asked the KB something in the period: first
+        question and first answer times, confirmed (a "yes") and the first negative signal
+        (a ticket, a handoff or a "no"); read up to 24 h past the period's end."""
+        e = EVENTS
+        asked = and_(e.c.kind == "decision", e.c.created_at < period.end)
+        negative = or_(e.c.kind.in_(("ticket", "handoff")),
+                       and_(e.c.kind == "feedback", e.c.deflected == false()))
+        asked_rating = and_(e.c.created_at < period.end, or_(
+            e.c.kind == "csat_asked", and_(e.c.kind == "feedback", e.c.deflected == true())))
+        return (
+            select(
+                e.c.session_id.label("session_id"),
+                func.min(case((asked, e.c.created_at))).label("first_at"),
+                func.min(case((and_(asked, e.c.decision == "answer"), e.c.created_at)))
+                .label("answer_at"),
+                func.max(case((and_(e.c.kind == "feedback", e.c.deflected == true()), 1),
+                              else_=0)).label("confirmed"),
+                func.min(case((negative, e.c.created_at))).label("negative_at"),
+                func.max(e.c.channel).label("channel"),
+                func.max(case((asked_rating, 1), else_=0)).label("asked"),
+                func.max(case((e.c.kind == "csat", 1), else_=0)).label("rated"),
+            )
+            .where(e.c.created_at >= period.start,
+                   e.c.created_at < _plus(period.end, ASSUMED_WINDOW_HOURS),
+                   e.c.kind.in_(("decision", "feedback", "ticket", "handoff", "csat_asked",
+                                 "csat")),
+                   e.c.session_id.is_not(None), self._customers(), *self._real(e, scope))
+            .group_by(e.c.session_id)
+            .subquery("kb_sessions")
+        )
+
+    def assumed_condition(self, s: Any) -> ColumnElement[bool]:
+        return and_(s.c.answer_at.is_not(None),
+                    or_(s.c.negative_at.is_(None),
+                        s.c.negative_at >= self.sql.plus_hours(s.c.answer_at,
+                                                               ASSUMED_WINDOW_HOURS)))
+
+    def deflection(self, period: Period, scope: Scope = ALL) -> Deflection:
+        s = self.session_flags(period, scope)
+        day = self.sql.local_day(s.c.first_at, period).label("day")
+        kb = s.c.first_at.is_not(None)
+        query = (
+            select(day, func.sum(case((kb, 1), else_=0)), func.count(s.c.answer_at),
+                   func.sum(case((kb, s.c.confirmed), else_=0)),
+                   func.sum(case((and_(kb, self.assumed_condition(s)), 1), else_=0)),
+                   func.sum(s.c.asked), func.sum(s.c.asked * s.c.rated))
+            .group_by(day)
+        )
+        days, asked, rated = {}, 0, 0
+        for d, n, a, c, x, ask, rate in self._rows(query):
+            asked += int(ask or 0)
+            rated += int(rate or 0)
+            if d is not None:  # conversations that never asked the KB have no day
+                days[as_date(d)] = DeflectionDay(int(n or 0), int(a), int(c or 0), int(x or 0))
+        return Deflection(days, asked, rated)
+
+    # answer mix ---------------------------------------------------------------------------
+    def day_counts(self, period: Period, scope: Scope = ALL) -> list[tuple[Any, ...]]:
+        """One pass over the period's decisions, feedback, ratings and NPS answers, counted by
+        day and by what the figures tell apart: the answer mix, the yes/no, the CSAT and NPS
+        scores and the reps' questions all come from these few hundred rows."""
+        e = EVENTS
+        day = self.sql.local_day(e.c.created_at, period).label("day")
+        question = case((and_(e.c.kind == "decision", self.is_question()), 1), else_=0)
+        rep = case((e.c.channel == REP_CHANNEL, 1), else_=0)
+        query = (
+            select(day, e.c.kind, e.c.decision, question, e.c.deflected, e.c.csat, rep,
+                   func.count())
+            .where(e.c.kind.in_(("decision", "feedback", "csat", "nps")),
+                   e.c.created_at >= period.start, e.c.created_at < period.end,
+                   *self._real(e, scope))
+            .group_by(day, e.c.kind, e.c.decision, question, e.c.deflected, e.c.csat, rep)
+        )
+        return [(as_date(d), kind, decision, bool(q), deflected, score, bool(r), int(n))
+                for d, kind, decision, q, deflected, score, r, n in self._rows(query)]
+
+    def answers(self, period: Period, scope: Scope = ALL,
+                counts: list[tuple[Any, ...]] | None = None) -> Answers:
+        days: dict[date, AnswersDay] = {}
+        for d, kind, decision, question, deflected, _, rep, n in (
+                counts if counts is not None else self.day_counts(period, scope)):
+            if rep or kind not in ("decision", "feedback"):
+                continue
+            day = days.setdefault(d, AnswersDay(Counter({o: 0 for o in OUTCOMES})))
+            if kind == "decision":
+                if question and decision in OUTCOMES:
+                    day.questions[decision] += n
+                if decision == "answer":
+                    day.shown += n
+            elif deflected is True:
+                day.yes += n
+            elif deflected is False:
+                day.no += n
+        return Answers(days)
+
+    # surveys ------------------------------------------------------------------------------
+    def _scores(self, kind: str, period: Period, scope: Scope,
+                counts: list[tuple[Any, ...]] | None = None) -> dict[date, Counter[int]]:
+        out: dict[date, Counter[int]] = defaultdict(Counter)
+        for d, k, _, _, _, score, rep, n in (
+                counts if counts is not None else self.day_counts(period, scope)):
+            if k == kind and score is not None and not rep:
+                out[d][int(score)] += n
+        return dict(out)
+
+    def csat(self, period: Period, scope: Scope = ALL,
+             counts: list[tuple[Any, ...]] | None = None,
+             deflection: Deflection | None = None) -> Csat:
+        """``deflection`` (of the same period and scope) already read who was asked and who
+        rated; without it, that is read here."""
+        if deflection is not None:
+            return Csat(self._scores("csat", period, scope, counts), deflection.csat_asked,
+                        deflection.csat_rated)
+        e = EVENTS
+        asked_now = and_(e.c.created_at < period.end, or_(
+            e.c.kind == "csat_asked", and_(e.c.kind == "feedback", e.c.deflected == true())))
+        per_session = (
+            select(func.max(case((asked_now, 1), else_=0)).label("asked"),
+                   func.max(case((e.c.kind == "csat", 1), else_=0)).label("rated"))
+            .where(e.c.kind.in_(("csat_asked", "feedback", "csat")),
+                   e.c.created_at >= period.start,
+                   e.c.created_at < _plus(period.end, ASSUMED_WINDOW_HOURS),
+                   e.c.session_id.is_not(None), self._customers(), *self._real(e, scope))
+            .group_by(e.c.session_id).subquery()
+        )
+        asked, rated = self._rows(
+            select(func.count(), func.sum(per_session.c.rated)).where(per_session.c.asked == 1)
+        )[0]
+        return Csat(self._scores("csat", period, scope, counts), int(asked or 0),
+                    int(rated or 0))
+
+    def nps(self, period: Period, scope: Scope = ALL,
+            counts: list[tuple[Any, ...]] | None = None) -> Nps:
+        return Nps(self._scores("nps", period, scope, counts))
+
+    # tickets ------------------------------------------------------------------------------
+    def tickets(self, period: Period, scope: Scope = ALL) -> Tickets:
+        t = TICKETS
+        real = self._real(t, scope)
+        created_day = self.sql.local_day(t.c.created_at, period).label("day")
+        opened: dict[date, int] = defaultdict(int)
+        opened_by: dict[str, Counter[str]] = {"priority": Counter(), "channel": Counter()}
+        for d, priority, channel, n in self._rows(
+            select(created_day, t.c.priority, t.c.channel, func.count())
+            .where(t.c.created_at >= period.start, t.c.created_at < period.end, *real)
+            .group_by(created_day, t.c.priority, t.c.channel)
+        ):
+            opened[as_date(d)] += int(n)
+            opened_by["priority"][priority] += int(n)
+            opened_by["channel"][channel] += int(n)
+        resolved_day = self.sql.local_day(t.c.resolved_at, period).label("day")
+        resolved = {as_date(d): int(n) for d, n in self._rows(
+            select(resolved_day, func.count())
+            .where(t.c.resolved_at >= period.start, t.c.resolved_at < period.end, *real)
+            .group_by(resolved_day)
+        )}
+
+        open_now = int(self._rows(select(func.count()).where(t.c.resolved_at.is_(None),
+                                                             *real))[0][0])
+
+        def backlog(at: datetime) -> int:
+            """Open at ``at``: created before it and not resolved before it — the tickets open
+            now, less those created since, plus those resolved since (index ranges from
+            ``at`` on, so the cost does not grow with the history)."""
+            created, resolved = self._rows(select(
+                select(func.count()).where(t.c.created_at >= at, *real).scalar_subquery(),
+                select(func.count()).where(t.c.resolved_at >= at, *real).scalar_subquery()))[0]
+            return open_now - int(created) + int(resolved)
+
+        e = EVENTS
+        reopened = int(self._rows(select(func.count(distinct(e.c.ticket_id))).where(
+            e.c.kind == "reopen", e.c.created_at >= period.start, e.c.created_at < period.end,
+            *self._real(e, scope)))[0][0])
+
+        m = MESSAGES
+        # Per ticket of the period, its first rep reply: one lookup in messages(ticket_id).
+        first_reply = (select(func.min(m.c.created_at)).where(
+            m.c.ticket_id == t.c.id, m.c.sender == "rep").scalar_subquery())
+        opened_tickets = (
+            select(t.c.created_at, t.c.priority, t.c.channel, first_reply.label("at"))
+            .where(t.c.created_at >= period.start, t.c.created_at < period.end, *real)
+            .subquery()
+        )
+        o = opened_tickets
+        opened_day = self.sql.local_day(o.c.created_at, period)
+        first_response = self._durations(
+            select(opened_day.label("day"), o.c.priority.label("priority"),
+                   o.c.channel.label("channel"),
+                   self.sql.hours_between(o.c.at, o.c.created_at).label("hours"))
+            .where(o.c.at.is_not(None)).subquery())
+        resolution = self._durations(
+            select(resolved_day.label("day"), t.c.priority.label("priority"),
+                   t.c.channel.label("channel"),
+                   self.sql.hours_between(t.c.resolved_at, t.c.created_at).label("hours"))
+            .where(t.c.resolved_at >= period.start, t.c.resolved_at < period.end, *real)
+            .subquery())
+        return Tickets(dict(opened), resolved, opened_by, backlog(period.start),
+                       backlog(period.end), reopened, first_response, resolution)
+
+    def _durations(self, rows: Any) -> Durations:
+        """Count, median and p90 of ``rows.c.hours`` overall, by priority, channel and day:
+        PostgreSQL computes them (``percentile_cont`` over grouping sets); SQLite returns
+        the rows and the same interpolation runs here."""
+        if not self.sql.postgres:
+            return Durations.from_rows([
+                (as_date(d), p, c, round(float(h), 6))
+                for d, p, c, h in self._rows(select(rows.c.day, rows.c.priority, rows.c.channel,
+                                                    rows.c.hours))])
+        h = rows.c.hours
+        query = select(
+            rows.c.day, rows.c.priority, rows.c.channel,
+            func.grouping(rows.c.day), func.grouping(rows.c.priority),
+            func.grouping(rows.c.channel), func.count(),
+            func.percentile_cont(0.5).within_group(h),
+            func.percentile_cont(0.9).within_group(h),
+        ).group_by(func.grouping_sets(
+            literal_column("()"), rows.c.day, rows.c.priority, rows.c.channel))
+        stats: dict[Selection, tuple[int, float | None, float | None]] = {}
+        for d, p, c, gd, gp, gc, n, p50, p90 in self._rows(query):
+            key = (None if gp else p, None if gc else c, None if gd else as_date(d))
+            stats[key] = (int(n), None if p50 is None else round(float(p50), 6),
+                          None if p90 is None else round(float(p90), 6))
+        return Durations(stats)
+
+    # articles -----------------------------------------------------------------------------
+    def articles(self, period: Period, scope: Scope = ALL) -> list[ArticleRow]:
+        e, r = EVENTS, RATINGS
+        answer = and_(e.c.kind == "decision", e.c.decision == "answer")
+        yes = and_(e.c.kind == "feedback", e.c.deflected == true())
+        no = and_(e.c.kind == "feedback", e.c.deflected == false())
+        catalog = self.catalog()
+        rows: dict[str, ArticleRow] = {}
+
+        def row(article_id: str) -> ArticleRow:
+            if article_id not in rows:
+                info = catalog.get(article_id)
+                rows[article_id] = ArticleRow(article_id, info.title if info else article_id)
+            return rows[article_id]
+
+        for article_id, shown, sessions, n_yes, n_no, deflected in self._rows(
+            select(e.c.article_id, func.sum(case((answer, 1), else_=0)),
+                   func.count(distinct(case((answer, e.c.session_id)))),
+                   func.sum(case((yes, 1), else_=0)), func.sum(case((no, 1), else_=0)),
+                   func.count(distinct(case((yes, e.c.session_id)))))
+            .where(e.c.kind.in_(("decision", "feedback")), e.c.article_id.is_not(None),
+                   e.c.created_at >= period.start, e.c.created_at < period.end,
+                   self._customers(), *self._real(e, scope))
+            .group_by(e.c.article_id)
+        ):
+            item = row(article_id)
+            item.shown, item.shown_sessions = int(shown or 0), int(sessions or 0)
+            item.yes, item.no = int(n_yes or 0), int(n_no or 0)
+            item.deflected_sessions = int(deflected or 0)
+        for article_id, helpful, reason, n in self._rows(
+            select(r.c.article_id, r.c.helpful, r.c.reason, func.count())
+            .where(r.c.created_at >= period.start, r.c.created_at < period.end,
+                   *self._real(r, scope))
+            .group_by(r.c.article_id, r.c.helpful, r.c.reason)
+        ):
+            item = row(article_id)
+            if helpful:
+                item.rep_up += int(n)
+            else:
+                item.rep_down += int(n)
+                item.reasons[reason or "no reason given"] += int(n)
+        for item in rows.values():
+            helpfulness = item.helpfulness
+            item.needs_review = (item.votes >= self.review_min_votes and helpfulness is not None
+                                 and helpfulness < self.review_threshold)
+        return sorted(rows.values(), key=lambda a: (-a.shown, -a.votes, a.article_id))
+
+    # rep feedback and assist ----------------------------------------------------------------
+    def feedback(self, period: Period, scope: Scope = ALL,
+                 limit: int = 200) -> FeedbackSummary:
+        f = FEEDBACK
+        where = [f.c.created_at >= period.start, f.c.created_at < period.end,
+                 *self._real(f, scope)]
+        by: dict[str, Counter[str]] = {"area": Counter(), "impact": Counter(),
+                                       "status": Counter()}
+        for area, impact, status, n in self._rows(
+            select(f.c.area, f.c.impact, f.c.status, func.count()).where(*where)
+            .group_by(f.c.area, f.c.impact, f.c.status)
+        ):
+            by["area"][area] += int(n)
+            by["impact"][impact] += int(n)
+            by["status"][status] += int(n)
+        with self.db.session() as session:
+            items = list(session.scalars(
+                select(ProcessFeedback).where(*where)
+                .order_by(ProcessFeedback.id.desc()).limit(limit)).all())
+        return FeedbackSummary(by["area"], by["impact"], by["status"], items)
+
+    def slack_assist(self, period: Period, scope: Scope = ALL,
+                     counts: list[tuple[Any, ...]] | None = None) -> SlackAssist:
+        r = RATINGS
+        questions: dict[date, int] = defaultdict(int)
+        for d, kind, _, _, _, _, rep, n in (
+                counts if counts is not None else self.day_counts(period, scope)):
+            if rep and kind == "decision":
+                questions[d] += n
+        rated, helpful = self._rows(
+            select(func.count(), func.sum(case((r.c.helpful == true(), 1), else_=0)))
+            .where(r.c.channel == REP_CHANNEL, r.c.created_at >= period.start,
+                   r.c.created_at < period.end, *self._real(r, scope))
+        )[0]
+        return SlackAssist(dict(questions), int(rated or 0), int(helpful or 0))
+
+
+def _plus(instant: datetime, hours: float) -> datetime:
+    return instant + timedelta(hours=hours)
