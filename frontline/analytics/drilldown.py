@@ -259,8 +259,8 @@ class DrillDown:
             tickets = session.scalars(select(Ticket).where(Ticket.session_id == session_id)
                                       .order_by(Ticket.id)).all()
             chat = session.get(ChatSession, session_id)
-        simulated = any(x.simulated for x in (*messages, *events, *tickets)) or bool(
-            chat and chat.simulated)
+        simulated = (any(m.simulated for m in messages) or any(e.simulated for e in events)
+                     or any(t.simulated for t in tickets) or bool(chat and chat.simulated))
         return Transcript(
             session_id,
             [{"at": self._iso(m.created_at), "sender": m.sender, "text": mask(m.text),

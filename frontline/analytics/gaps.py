@@ -159,7 +159,7 @@ class GapFinder:
         if missing:
             vectors = np.asarray(self._embed(list(missing)), dtype=np.float32)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.where(norms == 0, 1, norms)
+            vectors = (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
             with self._lock:
                 for text, vector in zip(missing, vectors, strict=True):
                     self._cache[text] = vector

@@ -193,7 +193,9 @@ class Durations:
         """From (day, priority, channel, hours) rows — what SQLite returns."""
         groups: dict[Selection, list[float]] = defaultdict(list)
         for d, p, c, h in rows:
-            for key in ((None, None, None), (p, None, None), (None, c, None), (None, None, d)):
+            keys: tuple[Selection, ...] = ((None, None, None), (p, None, None),
+                                           (None, c, None), (None, None, d))
+            for key in keys:
                 groups[key].append(h)
         stats: dict[Selection, tuple[int, float | None, float | None]] = {}
         for key, values in groups.items():

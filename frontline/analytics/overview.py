@@ -130,11 +130,14 @@ def ticket_groups(tickets: Tickets, group: str) -> list[list[Any]]:
                    | set(tickets.resolution.groups(index)))
     rows = []
     for name in names:
-        where = {group: name}
-        rows.append([name, tickets.opened_by[group][name],
-                     tickets.first_response.median(**where), tickets.first_response.p90(**where),
-                     tickets.resolution.count(**where), tickets.resolution.median(**where),
-                     tickets.resolution.p90(**where)])
+        fr, res = tickets.first_response, tickets.resolution
+        if group == "priority":
+            stats = [fr.median(priority=name), fr.p90(priority=name), res.count(priority=name),
+                     res.median(priority=name), res.p90(priority=name)]
+        else:
+            stats = [fr.median(channel=name), fr.p90(channel=name), res.count(channel=name),
+                     res.median(channel=name), res.p90(channel=name)]
+        rows.append([name, tickets.opened_by[group][name], *stats])
     return rows
 
 
@@ -195,11 +198,8 @@ def figures(now: PeriodData, before: PeriodData) -> list[Figure]:
     for outcome, label, better in (("answer", "Questions answered", "up"),
                                    ("clarify", "Questions clarified", "none"),
                                    ("abstain", "Questions abstained on", "down")):
-        add(f"{outcome}_rate", label, "share", better,
-            lambda p, o=outcome: ratio(p.answers.total().questions[o],
-                                       sum(p.answers.total().questions.values())),
-            lambda d, o=outcome: ratio(aday(d).questions[o], sum(aday(d).questions.values()))
-            if aday(d) else None,
+        add(f"{outcome}_rate", label, "share", better, _mix_share(outcome),
+            _mix_day_share(now, outcome),
             f"{ans.questions[outcome]} of {questions} questions", f"decisions?outcome={outcome}")
     add("wrong_answer_rate", "Answers that got a no", "share", "down",
         lambda p: ratio(p.answers.total().no, p.answers.total().shown),
@@ -258,6 +258,22 @@ def figures(now: PeriodData, before: PeriodData) -> list[Figure]:
         lambda p: p.slack.helpful_share, lambda d: None,
         f"{s.helpful} of {s.rated} ratings 👍", "slack")
     return out
+
+
+def _mix_share(outcome: str) -> Callable[[PeriodData], float | None]:
+    def share(p: PeriodData) -> float | None:
+        mix = p.answers.total().questions
+        return ratio(mix[outcome], sum(mix.values()))
+
+    return share
+
+
+def _mix_day_share(now: PeriodData, outcome: str) -> Callable[[date], float | None]:
+    def share(d: date) -> float | None:
+        day = now.answers.days.get(d)
+        return ratio(day.questions[outcome], sum(day.questions.values())) if day else None
+
+    return share
 
 
 def _satisfied(scores: Counter[int] | None) -> float | None:

@@ -82,7 +82,8 @@ def backdate(db: Database, plans: list[SessionPlan],
             tickets = list(session.scalars(select(Ticket).where(
                 Ticket.session_id == plan.session_id)))
             chat = session.get(ChatSession, plan.session_id)
-            times = [_utc(r.created_at) for r in (*events, *messages, *tickets)]
+            times = ([_utc(e.created_at) for e in events] + [_utc(m.created_at) for m in messages]
+                     + [_utc(t.created_at) for t in tickets])
             if not times:
                 continue
             first = min(times)

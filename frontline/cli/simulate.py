@@ -191,7 +191,7 @@ def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
 def start_times(rng: random.Random, count: int, weeks: int, zone: Any,
                 now: datetime) -> list[datetime]:
     """Spread over the past weeks, mostly in working hours, busier on weekdays."""
-    out = []
+    out: list[datetime] = []
     while len(out) < count:
         day = now - timedelta(days=rng.uniform(0, weeks * 7))
         local = day.astimezone(zone)

@@ -27,9 +27,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import select
 
-from frontline.db import Event, SlackThread
+from frontline.db import Event
 from frontline.errors import IndexNotReady, InvalidQuery
 from frontline.knowledge import Decision, level
 from frontline.knowledge.context import is_small_talk
@@ -38,6 +37,7 @@ from integrations.slack import blocks
 from integrations.slack.audience import Audience, ChannelAudience
 from integrations.slack.calls import is_transient, reason
 from integrations.slack.dm import DirectMessages
+from integrations.slack.threads import ticket_for_thread
 
 if TYPE_CHECKING:
     from integrations.slack.app import SlackIntegration
@@ -168,20 +168,27 @@ class Assist:
 
     def handoff_ticket(self, channel: str, thread_ts: str | None) -> int | None:
         """The ticket number when ``thread_ts`` in ``channel`` is a live handoff's thread."""
-        if not thread_ts:
+        number = ticket_for_thread(self.services.db, channel, thread_ts)
+        if number is None:
             return None
-        with self.services.db.session() as session:
-            thread = session.scalar(select(SlackThread).where(SlackThread.channel == channel,
-                                                              SlackThread.ts == thread_ts))
-            ticket_id = thread.ticket_id if thread is not None else None
-        if ticket_id is None:
-            return None
-        ticket = self.services.tickets.by_id(ticket_id)
-        if ticket is None or not self.services.handoff.active(ticket):
-            return None
-        return ticket.number
+        ticket = self.services.tickets.get(number)
+        return number if self.services.handoff.active(ticket) else None
 
     # -- delivering --------------------------------------------------------------------------
+    async def answer(self, question: Question, *, thread_ts: str | None, where: str) -> None:
+        """Suggest for ``question`` and reply where it was asked (``thread_ts``); an honest
+        error goes to the asker only."""
+        reply = await self.suggest(question)
+        if not reply.ok:
+            await self.ephemeral(reply.message, channel=question.channel, user=question.user,
+                                 thread_ts=thread_ts)
+            return
+        try:
+            await self.post(question.channel, reply.message, thread_ts=thread_ts)
+        except Exception as exc:
+            logger.error("could not answer %s in %s (%s)", where, question.channel,
+                         reason(exc))
+
     async def post(self, channel: str, message: dict[str, Any], *,
                    thread_ts: str | None = None) -> None:
         """Post in ``channel`` (in a thread); when Slack is busy or down, via the retry queue."""

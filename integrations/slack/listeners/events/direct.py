@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from integrations.slack.assist import FOLLOWUP_WINDOW_S, Question, assist_for, plain_text
-from integrations.slack.calls import reason
 
 if TYPE_CHECKING:
     from integrations.slack.app import SlackIntegration
@@ -42,15 +41,7 @@ def register(app: AsyncApp, slack: SlackIntegration) -> None:
             session_id=f"slack:{channel}:{thread_ts or 'dm'}",
             window_s=None if thread_ts else FOLLOWUP_WINDOW_S, channel_type="im",
             ext_shared=bool(body.get("is_ext_shared_channel")))
-        reply = await assist.suggest(question)
-        if not reply.ok:
-            await assist.ephemeral(reply.message, channel=channel, user=user,
-                                   thread_ts=thread_ts)
-            return
-        try:
-            await assist.post(channel, reply.message, thread_ts=thread_ts)
-        except Exception as exc:
-            logger.error("could not answer a DM (%s)", reason(exc))
+        await assist.answer(question, thread_ts=thread_ts, where="a DM")
 
     app.event({"type": "message", "subtype": None},
               matchers=[is_dm_from_a_person])(ack=acknowledge, lazy=[answer])

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from integrations.slack.assist import Question, assist_for, plain_text
-from integrations.slack.calls import reason
 
 if TYPE_CHECKING:
     from integrations.slack.app import SlackIntegration
@@ -39,18 +38,11 @@ def register(app: AsyncApp, slack: SlackIntegration) -> None:
         thread_ts = event.get("thread_ts") or event["ts"]
         handoff = await asyncio.to_thread(assist.handoff_ticket, channel,
                                           event.get("thread_ts"))
-        reply = await assist.suggest(Question(
+        await assist.answer(Question(
             text=plain_text(event.get("text") or ""), channel=channel, user=user,
             session_id=thread_session(channel, thread_ts), window_s=None,
             channel_type=event.get("channel_type"),
-            ext_shared=bool(body.get("is_ext_shared_channel")), handoff_ticket=handoff))
-        if not reply.ok:
-            await assist.ephemeral(reply.message, channel=channel, user=user,
-                                   thread_ts=thread_ts)
-            return
-        try:
-            await assist.post(channel, reply.message, thread_ts=thread_ts)
-        except Exception as exc:
-            logger.error("could not answer a mention in %s (%s)", channel, reason(exc))
+            ext_shared=bool(body.get("is_ext_shared_channel")), handoff_ticket=handoff),
+            thread_ts=thread_ts, where="a mention")
 
     app.event("app_mention")(ack=acknowledge, lazy=[answer])

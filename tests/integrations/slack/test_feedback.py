@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from frontline.db import ProcessFeedback
 from integrations.slack import blocks, ids
-from tests.slack.rep_harness import ADMIN, RepApp, rep_app, texts
+from tests.integrations.slack.rep_harness import ADMIN, RepApp, rep_app, texts
 from tests.support.slack_signing import (
     REP_USER_ID,
     message_shortcut_payload,

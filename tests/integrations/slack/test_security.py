@@ -16,7 +16,7 @@ from frontline.api.app import create_app
 from frontline.knowledge import KnowledgeBase
 from frontline.rasa import free_port
 from tests.conftest import make_settings
-from tests.slack.rep_harness import SECRET, TOKEN, RepApp, rep_app
+from tests.integrations.slack.rep_harness import SECRET, TOKEN, RepApp, rep_app
 from tests.support.slack_signing import (
     BOT_USER_ID,
     CHANNEL_ID,

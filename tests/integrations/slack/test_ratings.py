@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from frontline.db import Event, Rating
 from integrations.slack import blocks, ids
-from tests.slack.rep_harness import ADMIN, RepApp, buttons, rep_app
+from tests.integrations.slack.rep_harness import ADMIN, RepApp, buttons, rep_app
 from tests.support.slack_signing import (
     CHANNEL_ID,
     REP_USER_ID,

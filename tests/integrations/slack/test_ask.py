@@ -17,7 +17,7 @@ from frontline.db import Event
 from frontline.knowledge.links import article_link
 from indexer import Hit
 from integrations.slack import blocks, ids
-from tests.slack.rep_harness import RepApp, buttons, rep_app, texts
+from tests.integrations.slack.rep_harness import RepApp, buttons, rep_app, texts
 from tests.support.slack_signing import BOT_USER_ID, CHANNEL_ID, REP_USER_ID
 
 INTERNAL_QUESTION = "customer wants a refund after 14 days"

@@ -17,8 +17,8 @@ from frontline.db import Ticket
 from integrations.slack import blocks, ids
 from integrations.slack.listeners.events.threads import customer_text
 from integrations.slack.threads import ticket_for_thread
-from tests.slack.test_blocks import rendered_texts, violations
-from tests.slack.test_tickets import (
+from tests.integrations.slack.test_blocks import rendered_texts, violations
+from tests.integrations.slack.test_tickets import (
     ADMIN,
     SECRET,
     TICKETS,
