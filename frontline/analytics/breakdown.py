@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from sqlalchemy import and_, case, false, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from frontline.analytics.formatting import fmt
 from frontline.analytics.metrics import ALL, EVENTS, TICKETS, ArticleInfo, Metrics, Scope, ratio
 from frontline.analytics.periods import Period
 
@@ -140,8 +141,8 @@ class Breakdown:
                     f"compare with.")
         change = self.change or 0.0
         text = (f"{self.label} {'rose' if change > 0 else 'fell' if change < 0 else 'held'} "
-                f"{fmt_change(change, self.unit)} ({fmt_value(self.before, self.unit)} → "
-                f"{fmt_value(self.now, self.unit)})")
+                f"{fmt_change(change, self.unit)} ({fmt(self.before, self.unit)} → "
+                f"{fmt(self.now, self.unit)})")
         top = self.top()
         if top is None:
             return text + "."
@@ -160,16 +161,6 @@ class Breakdown:
         "segment", "units before", "units now", "mean before", "mean now",
         "share of units before", "share of units now", "rate effect", "mix effect",
         "contribution", "share of the change"]
-
-
-def fmt_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "share":
-        return f"{100 * value:.1f} %"
-    if unit == "hours":
-        return f"{value:.1f} h"
-    return f"{value:.2f}"
 
 
 def fmt_change(change: float, unit: str) -> str:

@@ -108,10 +108,10 @@ class Answers:
 
 
 @dataclass
-class Csat:
-    by_day: dict[date, Counter[int]]  # day -> score -> ratings
-    asked: int  # conversations asked for a rating in the period
-    answered: int  # … of which gave one (within 24 h)
+class Scores:
+    """Survey answers by day: day -> score -> how many gave it."""
+
+    by_day: dict[date, Counter[int]]
 
     @property
     def distribution(self) -> Counter[int]:
@@ -123,6 +123,12 @@ class Csat:
     @property
     def count(self) -> int:
         return sum(self.distribution.values())
+
+
+@dataclass
+class Csat(Scores):
+    asked: int = 0  # conversations asked for a rating in the period
+    answered: int = 0  # … of which gave one (within 24 h)
 
     @property
     def mean(self) -> float | None:
@@ -144,19 +150,7 @@ class Csat:
 
 
 @dataclass
-class Nps:
-    by_day: dict[date, Counter[int]]
-
-    @property
-    def distribution(self) -> Counter[int]:
-        out: Counter[int] = Counter()
-        for scores in self.by_day.values():
-            out.update(scores)
-        return out
-
-    @property
-    def count(self) -> int:
-        return sum(self.distribution.values())
+class Nps(Scores):
 
     @property
     def promoters(self) -> int:

@@ -9,23 +9,10 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from frontline.analytics.formatting import fmt
 from frontline.analytics.gaps import Cluster
 from frontline.analytics.metrics import ArticleRow, FeedbackSummary
 from frontline.analytics.overview import Figure, Overview
-
-
-def fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "share":
-        return f"{100 * value:.1f} %"
-    if unit == "hours":
-        return f"{value:.1f} h"
-    if unit == "score":
-        return f"{value:.2f}"
-    if unit == "nps":
-        return f"{value:+.0f}"
-    return f"{value:,.0f}"
 
 
 def fmt_change(figure: Figure) -> str:
