@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ import yaml
 from indexer import Hit
 from integrations.slack import blocks, ids
 from integrations.slack.blocks import FeedbackCard, Suggestion, TicketCard
+from tests.conftest import REPO
 
-MANIFEST = Path(__file__).resolve().parents[2] / "integrations" / "slack" / "manifest.yml"
+MANIFEST = REPO / "integrations" / "slack" / "manifest.yml"
 EVIL = "<!channel> pay now <https://evil.example/login|your invoice> <@U0CEO> &amp"
 
 
