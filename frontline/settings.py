@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         "", description="Rasa's tracker store as an SQLAlchemy URL; empty means SQLite in the "
         "data dir."
     )
+    retention_days: int = Field(
+        0, ge=0, le=36_500, description="Days transcripts are kept: the running service "
+        "purges older conversations, resolved tickets' transcripts and Rasa's tracker events "
+        "once at start and then daily (docs/privacy.md); 0 keeps them forever."
+    )
     models_dir: Path = Field(Path("models"), description="Trained Rasa models.")
     chat_max_chars: int = Field(
         50_000, ge=1, le=200_000, description="Longest chat message a customer may send (kept "

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from frontline.knowledge import ScoredHit
 from frontline.knowledge.calibration import apply as apply_calibration
+from frontline.knowledge.links import article_link
 from frontline.services import Services
 from frontline.settings import get_settings
 from indexer.text import clip
@@ -62,13 +63,15 @@ def channel_of(tracker: Tracker) -> str:
     return "webchat" if channel == "rest" else channel
 
 
-def show_article(dispatcher: CollectingDispatcher, hit: ScoredHit, intro: str = "",
-                 ask_feedback: bool = True) -> None:
-    """Utter an article's passage with its title and link, then ask whether it helped."""
+def show_article(dispatcher: CollectingDispatcher, hit: ScoredHit, public_url: str,
+                 intro: str = "", ask_feedback: bool = True) -> None:
+    """Utter an article's passage with its title and link (its ``url``, else its help-centre
+    page at the quoted section), then ask whether it helped."""
     heading = f"**{hit.title}**" + (f" — {hit.heading}" if hit.heading else "")
     text = "\n\n".join(part for part in (intro, heading, clip(hit.passage, PASSAGE_CHARS))
                        if part)
-    links = [{"title": hit.title, "url": hit.url}] if hit.url else []
+    url = article_link(hit, public_url, section=hit.heading)
+    links = [{"title": hit.title, "url": url}] if url else []
     dispatcher.utter_message(text=text, json_message={"links": links} if links else None)
     if ask_feedback:
         dispatcher.utter_message(text="Did that answer your question?", buttons=YES_NO)

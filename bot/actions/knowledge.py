@@ -94,9 +94,10 @@ class ActionAnswerFromKB(FrontlineAction):
             if tracker.active_loop.get("name"):
                 # A question in the middle of a form: answer it; the form asks its next
                 # question right after, so no "did that help?" here.
-                show_article(dispatcher, decision.best, ask_feedback=False)
+                show_article(dispatcher, decision.best, services.settings.public_url,
+                             ask_feedback=False)
                 return []
-            show_article(dispatcher, decision.best)
+            show_article(dispatcher, decision.best, services.settings.public_url)
             return [SlotSet("kb_state", "answered")]
         if decision.outcome == "clarify":
             dispatcher.utter_message(
@@ -134,7 +135,7 @@ class ActionShowArticle(FrontlineAction):
             certainty=hit.certainty, thresholds=services.knowledge.thresholds.as_dict(),
             article_id=hit.article_id,
         )
-        show_article(dispatcher, hit)
+        show_article(dispatcher, hit, services.settings.public_url)
         return [SlotSet("kb_state", "answered"), SlotSet("article_id", None)]
 
 
@@ -187,7 +188,8 @@ class ActionKBFeedback(FrontlineAction):
                     thresholds=services.knowledge.thresholds.as_dict(),
                     article_id=hit.article_id,
                 )
-                show_article(dispatcher, hit, intro="Sorry about that. This article may help:")
+                show_article(dispatcher, hit, services.settings.public_url,
+                             intro="Sorry about that. This article may help:")
                 return [SlotSet("kb_state", "feedback_no")]
         return offer_ticket(
             dispatcher,

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from frontline.db import Database, Event
 from frontline.knowledge import Decision, ScoredHit
@@ -21,7 +21,7 @@ from frontline.redaction import mask
 logger = logging.getLogger(__name__)
 
 KINDS = ("decision", "feedback", "csat", "ticket", "handoff", "handoff_end", "chat_unavailable",
-         "gap_flag", "csat_asked", "nps", "reopen")
+         "gap_flag", "csat_asked", "nps", "reopen", "help_view", "help_search", "help_vote")
 HITS_KEPT = 5
 
 
@@ -99,3 +99,12 @@ class EventLog:
             e.article_id for e in self.for_session(session_id, "decision")
             if e.decision == "answer" and e.article_id
         ))
+
+    def most_viewed(self, limit: int = 5, kind: str = "help_view") -> list[tuple[str, int]]:
+        """(article id, views) of the most viewed help-centre articles, most first."""
+        query = (select(Event.article_id, func.count().label("n"))
+                 .where(Event.kind == kind, Event.article_id.is_not(None))
+                 .group_by(Event.article_id).order_by(func.count().desc(), Event.article_id)
+                 .limit(limit))
+        with self.db.session() as session:
+            return [(str(a), int(n)) for a, n in session.execute(query).all()]

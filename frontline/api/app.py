@@ -19,12 +19,13 @@ from frontline import __version__
 from frontline.api.errors import HANDLED, handle_error
 from frontline.api.limits import BodyLimit, SessionRateLimit
 from frontline.api.routes import actions as actions_route
-from frontline.api.routes import dashboard, feedback, health, kb, search, tickets
+from frontline.api.routes import dashboard, feedback, health, help, kb, search, tickets
 from frontline.db import Database
 from frontline.knowledge import KnowledgeBase
 from frontline.services import Services
 from frontline.settings import Settings
 from frontline.support.chat import Assistant
+from frontline.support.privacy import Privacy, retention_schedule
 from integrations.slack import digest as slack_digest
 from integrations.slack import routes as slack_routes
 from integrations.slack.app import SlackIntegration
@@ -58,7 +59,13 @@ def create_app(
         if slack is not None and settings.digest_cron:
             digest = asyncio.create_task(slack_digest.schedule(services, slack,
                                                                settings.digest_cron))
+        retention = None
+        if settings.retention_days > 0:
+            retention = asyncio.create_task(retention_schedule(
+                Privacy(services.db, settings), settings.retention_days))
         yield
+        if retention is not None:
+            retention.cancel()
         if digest is not None:
             digest.cancel()
         if slack is not None:
@@ -83,7 +90,7 @@ def create_app(
         allow_headers=["Content-Type"], max_age=600,
     )
     for router in (health.router, search.router, kb.router, tickets.router, feedback.router,
-                   dashboard.router, actions_route.router, webchat.router,
+                   dashboard.router, help.router, actions_route.router, webchat.router,
                    slack_routes.router):
         app.include_router(router)
     for exc_type in HANDLED:

@@ -270,11 +270,14 @@ def train() -> None:
         raise typer.Exit(1) from None
 
 
-from frontline.cli import report as _report  # noqa: E402 - the commands use the helpers above
+# The commands below use the helpers above (hence E402).
+from frontline.cli import privacy as _privacy  # noqa: E402
+from frontline.cli import report as _report  # noqa: E402
 from frontline.cli import simulate as _simulate  # noqa: E402
 
 app.command("report")(_report.report)
 app.command("simulate")(_simulate.simulate)
+app.add_typer(_privacy.app, name="privacy")
 
 
 def main() -> None:

@@ -32,8 +32,20 @@ def write_endpoints(settings: Settings, action_url: str, token: str) -> Path:
         }
     else:
         config["tracker_store"] = {"type": "SQL", "dialect": "sqlite",
-                                   "db": str(data_dir / "rasa-tracker.db")}
+                                   "db": str(tracker_file(settings))}
     path = folder / "endpoints.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     path.chmod(0o600)  # holds the action token and perhaps a database password
     return path
+
+
+def tracker_file(settings: Settings) -> Path:
+    """The SQLite file of Rasa's tracker store when ``FRONTLINE_RASA_TRACKER_URL`` is empty."""
+    root = settings.rasa_project_dir
+    data_dir = settings.data_dir if settings.data_dir.is_absolute() else root / settings.data_dir
+    return data_dir / "rasa-tracker.db"
+
+
+def tracker_url(settings: Settings) -> str:
+    """Rasa's tracker store as an SQLAlchemy URL: the setting, or the default SQLite file."""
+    return settings.rasa_tracker_url or f"sqlite:///{tracker_file(settings)}"
