@@ -24,9 +24,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 
 from frontline.db import Database, SlackEventSeen
+from integrations.slack.threads import first_time
 
 if TYPE_CHECKING:
     from integrations.slack.app import SlackIntegration
@@ -46,10 +46,7 @@ class SeenEvents:
 
     def first_time(self, event_id: str) -> bool:
         """Insert ``event_id``; False when it was there already (a repeated delivery)."""
-        try:
-            with self.db.session() as session:
-                session.add(SlackEventSeen(event_id=event_id[:64]))
-        except IntegrityError:
+        if not first_time(self.db, event_id):
             return False
         self._maybe_prune()
         return True
