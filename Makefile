@@ -69,10 +69,12 @@ test: setup test-deps ## Set up, check the import contract, then run the whole t
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-deps: ## System packages the tests need (PostgreSQL server, Chromium), via apt when missing
+test-deps: ## System packages the tests need (PostgreSQL, Redis, nginx, Chromium), via apt when missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing for the tests:$$missing (apt-get)"; \
 	  $(SUDO) apt-get update -qq && \
