@@ -139,6 +139,19 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private Redis server for the session (flushed by the tests that need it empty)."""
+    from tests.support.redis import redis_bin, redis_server
+
+    if redis_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server must be installed in CI (make test installs it)")
+        pytest.skip("redis-server is not installed here (make test installs it)")
+    with redis_server() as server:
+        yield server.url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database: SQLite file and PostgreSQL, each test runs on both."""
