@@ -42,14 +42,12 @@ def upgrade() -> None:
                         postgresql_include=REPORT_COLUMNS)
     else:
         op.create_index("ix_events_report", "events", ["kind", "created_at", *REPORT_COLUMNS])
-    op.drop_index("ix_events_kind_created_at", "events")
     op.create_index("ix_messages_ticket_sender_created_at", "messages",
                     ["ticket_id", "sender", "created_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_messages_ticket_sender_created_at", "messages")
-    op.create_index("ix_events_kind_created_at", "events", ["kind", "created_at"])
     op.drop_index("ix_events_report", "events")
     op.drop_index("ix_ticket_status_changes_created_at", "ticket_status_changes")
     op.drop_index("ix_ticket_status_changes_ticket_id", "ticket_status_changes")
