@@ -13,7 +13,7 @@ _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 _EMAIL = f"{_LOCAL}@{_DOMAIN}"
 # In running text an address starts and ends at a token boundary (not inside a longer word).
-EMAIL = re.compile(rf"(?<![\w!#$%&'*+/=?^`{{|}}~.-]){_EMAIL}(?![\w-]|\.[A-Za-z0-9])")
+EMAIL = re.compile(rf"(?<![\w!#$%&'*+/=?^`{{|}}~.-]){_EMAIL}(?![\w-])")
 EMAIL_MAX = 254
 # 13-19 digits, optionally grouped by spaces or dashes; confirmed with the Luhn checksum.
 CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
@@ -61,10 +61,43 @@ def _card(match: re.Match[str]) -> str:
 def _phone(match: re.Match[str]) -> str:
     found = match.group()
     digits = re.sub(r"\D", "", found)
-    if DATE.match(found.strip()) or TIMESTAMP.match(found.strip()) or not (
-            8 <= len(digits) <= 15):
+    if DATE.match(found.strip()) or TIMESTAMP.match(found.strip()) or len(digits) < 8:
         return found
+    if len(digits) > 15:
+        return _phones_in_run(found)
     return "[phone]"
+
+
+def _phones_in_run(run: str) -> str:
+    """A run of digit groups too long for one phone number (two numbers side by side, a
+    number after a long reference): split it at spaces into the phone numbers that leave the
+    fewest digits unmasked; groups that belong to none stay as typed."""
+    parts = re.split(r"(\s+)", run)  # digit groups at even indexes, spaces at odd ones
+    groups = parts[::2]
+    counts = [sum(c.isdigit() for c in g) for g in groups]
+    # best[i]: (digits left unmasked, end of the phone starting at group i or None) from i on.
+    best: list[tuple[int, int | None]] = [(0, None)] * (len(groups) + 1)
+    for i in range(len(groups) - 1, -1, -1):
+        choice = (counts[i] + best[i + 1][0], None)
+        digits = 0
+        for j in range(i + 1, len(groups) + 1):
+            digits += counts[j - 1]
+            if digits > 15:
+                break
+            phone = "".join(parts[2 * i:2 * j - 1])
+            if digits >= 8 and best[j][0] <= choice[0] and not (
+                    DATE.match(phone) or TIMESTAMP.match(phone)):
+                choice = (best[j][0], j)
+        best[i] = choice
+    out: list[str] = []
+    i = 0
+    while i < len(groups):
+        end = best[i][1]
+        out.append("[phone]" if end else groups[i])
+        i = end or i + 1
+        if i < len(groups):
+            out.append(parts[2 * i - 1])
+    return "".join(out)
 
 
 def mask(text: str) -> str:
