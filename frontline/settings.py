@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Where customers reach this service (links)."
     )
+    brand_color: str = Field(
+        "#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$", description="The help centre's and the demo "
+        "page widget's colour (#rrggbb; text on it is chosen, and the colour darkened, so "
+        "both stay readable)."
+    )
 
     # Slack app (integrations/slack). Without a bot token and signing secret it is off.
     slack_bot_token: SecretStr = Field(SecretStr(""), description="xoxb-… bot token.")

@@ -38,9 +38,10 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
-    "td": {"style"}, "th": {"style"},  # markdown-it's column alignment
     **{f"h{n}": {"id"} for n in range(1, 7)},
 }
+# A table column's alignment is a class, not a style attribute (a strict CSP blocks those).
+ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -91,10 +92,15 @@ def render_markdown(body: str) -> tuple[str, tuple[Heading, ...]]:
         seen[anchor] = 1
         token.attrSet("id", anchor)
         headings.append(Heading(int(token.tag[1]), text, anchor))
+    for token in tokens:
+        style = token.attrGet("style") if token.type in ("th_open", "td_open") else None
+        if isinstance(style, str) and style.startswith("text-align:"):
+            del token.attrs["style"]
+            token.attrSet("class", "align-" + style.split(":", 1)[1].strip())
     html = md.renderer.render(tokens, md.options, {})
     safe = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes=URL_SCHEMES, link_rel="noopener noreferrer nofollow",
-                     filter_style_properties={"text-align"})
+                     allowed_classes={"td": ALIGN_CLASSES, "th": ALIGN_CLASSES})
     return safe, tuple(headings)
 
 
@@ -113,12 +119,14 @@ class HelpCentre:
             raise IndexNotReady(str(exc)) from exc
         return version.articles
 
-    def version(self) -> str:
-        """The published index version's name (changes on every reindex)."""
+    def version(self) -> tuple[str, float]:
+        """The published index version's name (changes on every reindex) and when it was
+        built (seconds since the epoch): what the pages' ETag and Last-Modified come from."""
         try:
-            return self.knowledge.retriever.current().name
+            current = self.knowledge.retriever.current()
         except IndexUnavailable as exc:
             raise IndexNotReady(str(exc)) from exc
+        return current.name, current.manifest.created_at
 
     def articles(self) -> list[Summary]:
         """Every public article, by title."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -103,9 +103,11 @@ async def history(
 
 
 @router.get("/", include_in_schema=False)
-def demo_page() -> FileResponse:
-    """A small product site with the widget on it."""
-    return FileResponse(STATIC / "demo.html", media_type="text/html")
+def demo_page(settings: SettingsDep) -> HTMLResponse:
+    """A small product site with the widget on it, in ``FRONTLINE_BRAND_COLOR`` (a validated
+    ``#rrggbb``)."""
+    html = (STATIC / "demo.html").read_text(encoding="utf-8")
+    return HTMLResponse(html.replace("{{ brand_color }}", settings.brand_color))
 
 
 @router.get("/widget.js", include_in_schema=False)

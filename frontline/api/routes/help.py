@@ -10,6 +10,13 @@ with no good result (a KB gap), ``help_vote`` per "Was this article helpful?" vo
 ``GET /api/suggest?q=`` is for the widget's suggestions while a customer types: up to 3
 public articles that the decision would at least offer, rate-limited per client address.
 
+Pages are cacheable: each carries an ETag made from the published index version (and the
+article's text, the page's own state, the templates and the brand colour), a Last-Modified of
+the version's build time and ``Cache-Control: no-cache``, so a browser revalidates, gets a 304
+while nothing changed (a view is still counted) and the new text right after a reindex. The
+only script on the pages is ``static/help.js`` (search as you type) and the chat widget; the
+colours come from ``FRONTLINE_BRAND_COLOR`` through ``/help/theme.css``.
+
 The vote form is anonymous, so its CSRF defence is a double submit: the page sets a SameSite
 cookie with a random nonce and the form carries a token signed over that nonce, the article and
 the time; a vote from another site has neither. Votes are rate-limited per client address.
@@ -23,6 +30,8 @@ import logging
 import secrets
 import threading
 import time
+from email.utils import formatdate
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -35,10 +44,9 @@ from starlette.concurrency import run_in_threadpool
 
 from frontline.analytics.events import hits_summary
 from frontline.api.deps import ServicesDep, get_services
-from frontline.api.limits import SessionRateLimit
 from frontline.errors import ArticleNotFound, IndexNotReady, InvalidQuery
 from frontline.knowledge import level
-from frontline.knowledge.links import article_link, section_anchor
+from frontline.knowledge.links import article_link, help_url, section_anchor
 from frontline.knowledge.pages import HelpCentre
 from frontline.services import Services
 
@@ -60,10 +68,10 @@ MISSING = {
     "other": "Something else",
 }
 COMMENT_MAX = 1000
-SUGGEST_PER_MINUTE = 60  # per client address: a debounced widget sends a few a message
 SUGGEST_MIN_CHARS = 3
 SUGGESTIONS = 3
-CSP = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+ARTICLE_CACHE = "private, no-cache"  # the vote form is the visitor's own
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 _KEY = secrets.token_bytes(32)  # signs vote tokens; a restart only expires open forms
 
@@ -90,7 +98,6 @@ class _Votes:
 
 
 votes = _Votes(VOTES_PER_MINUTE)
-suggest_limit = SessionRateLimit(SUGGEST_PER_MINUTE)
 
 
 def get_help(request: Request) -> HelpCentre:
@@ -118,13 +125,98 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    response = templates.TemplateResponse(request, name, context, status_code=status)
+def _headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-cache")
     return response
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200,
+           cache: tuple[str, float] | None = None) -> Response:
+    """A page; ``cache`` is its (ETag, last modified) when it may be revalidated."""
+    brand = get_services(request).settings.brand_color
+    response = templates.TemplateResponse(
+        request, name, {"brand": brand, "theme": _theme_tag(brand), "assets": _assets(), **context},
+        status_code=status)
+    if cache is not None:
+        _validators(response, *cache)
+    return _headers(response)
+
+
+# -- caching -------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _assets() -> str:
+    """Digest of the templates and static files: a deploy that changes them changes every
+    ETag."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in HERE.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(HERE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def etag(*parts: object) -> str:
+    """A weak ETag over ``parts`` (the index version and whatever else the page shows)."""
+    text = "\0".join(str(p) for p in (_assets(), *parts))
+    return 'W/"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def _validators(response: Response, tag: str, modified: float) -> None:
+    response.headers["ETag"] = tag
+    response.headers["Last-Modified"] = formatdate(modified, usegmt=True)
+
+
+def not_modified(request: Request, tag: str, modified: float,
+                 cache_control: str = "no-cache") -> Response | None:
+    """A 304 when the request's ``If-None-Match`` holds ``tag`` (weak comparison), else None.
+    ``If-Modified-Since`` alone is not enough: a page can change without a reindex (most
+    viewed, the vote form's token), which only the ETag knows."""
+    header = request.headers.get("if-none-match", "")
+    if not header:
+        return None
+    bare = tag.removeprefix("W/")
+    given = {t.strip().removeprefix("W/") for t in header.split(",")}
+    if "*" not in given and bare not in given:
+        return None
+    response = Response(status_code=304, headers={"Cache-Control": cache_control})
+    _validators(response, tag, modified)
+    return _headers(response)
+
+
+# -- theme ---------------------------------------------------------------------------------------
+def _luminance(rgb: tuple[int, ...]) -> float:
+    def channel(v: int) -> float:
+        s = v / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(v) for v in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+WHITE, INK = (255, 255, 255), (17, 24, 39)
+
+
+def theme(brand: str) -> dict[str, str]:
+    """The help pages' colours from the brand colour (``#rrggbb``), as the widget picks its
+    own: ``accent`` is the brand darkened just enough for 4.5:1 on white (links, buttons,
+    focus rings) and ``on_accent`` the text on it (white or near-black, the better one)."""
+    rgb = tuple(int(brand[i:i + 2], 16) for i in (1, 3, 5))
+    accent = rgb
+    for step in range(21):
+        accent = tuple(round(v * (1 - step / 20)) for v in rgb)
+        if _contrast(accent, WHITE) >= 4.5:
+            break
+    on = WHITE if _contrast(WHITE, accent) >= _contrast(INK, accent) else INK
+    return {"accent": "#" + bytes(accent).hex(), "on_accent": "#" + bytes(on).hex()}
+
+
+def _theme_tag(brand: str) -> str:
+    return hashlib.sha256(brand.lower().encode()).hexdigest()[:10]
 
 
 def not_found(request: Request) -> Response:
@@ -141,12 +233,28 @@ def unavailable(request: Request) -> Response:
 async def home(request: Request, services: ServicesDep) -> Response:
     centre = get_help(request)
     try:
-        categories = await run_in_threadpool(centre.categories)
+        version, built = await run_in_threadpool(centre.version)
         viewed = await run_in_threadpool(services.events.most_viewed, MOST_VIEWED * 2)
+        popular = [s for s in (centre.summary(a) for a, _ in viewed)
+                   if s is not None][:MOST_VIEWED]
+        tag = etag("home", version, services.settings.brand_color, *(s.id for s in popular))
+        if (cached := not_modified(request, tag, built)) is not None:
+            return cached
+        categories = await run_in_threadpool(centre.categories)
     except IndexNotReady:
         return unavailable(request)
-    popular = [s for s in (centre.summary(a) for a, _ in viewed) if s is not None][:MOST_VIEWED]
-    return render(request, "home.html", {"categories": categories, "popular": popular, "q": ""})
+    return render(request, "home.html", {"categories": categories, "popular": popular, "q": ""},
+                  cache=(tag, built))
+
+
+@router.get("/help/theme.css", include_in_schema=False)
+def theme_css(request: Request, services: ServicesDep) -> Response:
+    """The brand colours as CSS variables (``FRONTLINE_BRAND_COLOR``)."""
+    colors = theme(services.settings.brand_color)
+    css = (f":root {{ --accent: {colors['accent']}; --on-accent: {colors['on_accent']}; "
+           f"--brand: {services.settings.brand_color.lower()}; }}\n")
+    return Response(css, media_type="text/css", headers={
+        "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/help/search", include_in_schema=False)
@@ -169,7 +277,14 @@ async def search(request: Request, services: ServicesDep,
     if decision.outcome == "abstain" or not decision.hits:
         await run_in_threadpool(_record_gap, services, query, decision.outcome,
                                 hits_summary(decision.hits))
-    return render(request, "search.html", context)
+    try:
+        version, built = await run_in_threadpool(get_help(request).version)
+    except IndexNotReady:
+        return unavailable(request)
+    tag = etag("search", version, services.settings.brand_color, query)
+    if (cached := not_modified(request, tag, built)) is not None:
+        return cached
+    return render(request, "search.html", context, cache=(tag, built))
 
 
 def _record_gap(services: Services, query: str, outcome: str,
@@ -183,7 +298,8 @@ def static(path: str) -> Response:
     target = (STATIC / path).resolve()
     if not target.is_file() or STATIC.resolve() not in target.parents:
         return Response("not found\n", status_code=404, media_type="text/plain")
-    media = {".css": "text/css", ".svg": "image/svg+xml"}.get(target.suffix)
+    media = {".css": "text/css", ".svg": "image/svg+xml",
+             ".js": "text/javascript"}.get(target.suffix)
     return FileResponse(target, media_type=media,
                         headers={"Cache-Control": "public, max-age=3600",
                                  "X-Content-Type-Options": "nosniff"})
@@ -196,27 +312,44 @@ async def article(request: Request, article_id: str, services: ServicesDep,
     centre = get_help(request)
     try:
         page = await run_in_threadpool(centre.page, article_id)
-        related = await run_in_threadpool(centre.related, article_id)
+        version, built = await run_in_threadpool(centre.version)
     except ArticleNotFound:
         return not_found(request)
     except IndexNotReady:
         return unavailable(request)
     if not voted:
-        # A widget suggestion opened (``?from=suggest``) is a view marked "suggest".
+        # A widget suggestion opened (``?from=suggest``) is a view marked "suggest"; a
+        # revalidated page (304) is a view too.
         await run_in_threadpool(services.events.record, "help_view", channel="help",
                                 article_id=article_id,
                                 decision="suggest" if source == "suggest" else None)
-    return _article_page(request, page, related, voted)
+    known = request.cookies.get(COOKIE, "")
+    nonce = known or secrets.token_urlsafe(16)
+    # The page holds a vote token signed over the visitor's nonce: it is in the tag, and so is
+    # the half-day the token was made in, so a cached form is at most 12 h old when served.
+    tag = etag("article", version, page.content_hash, services.settings.brand_color, voted,
+               nonce, int(time.time()) // (TOKEN_MAX_AGE // 2))
+    if known and (cached := not_modified(request, tag, built, ARTICLE_CACHE)) is not None:
+        return cached
+    try:
+        related = await run_in_threadpool(centre.related, article_id)
+    except IndexNotReady:
+        return unavailable(request)
+    response = _article_page(request, page, related, voted, nonce=nonce)
+    _validators(response, tag, built)
+    return response
 
 
 def _article_page(request: Request, page: Any, related: Any, voted: str,
-                  status: int = 200) -> Response:
-    nonce = request.cookies.get(COOKIE) or secrets.token_urlsafe(16)
+                  status: int = 200, nonce: str = "") -> Response:
+    nonce = nonce or request.cookies.get(COOKIE) or secrets.token_urlsafe(16)
     response = render(request, "article.html", {
         "page": page, "related": related, "voted": voted, "missing": MISSING, "q": "",
         "token": _token(nonce, page.id, int(time.time())),
         "action": f"/help/{quote(page.id, safe='')}/feedback",
+        "canonical": help_url(page.id, get_services(request).settings.public_url),
     }, status)
+    response.headers["Cache-Control"] = ARTICLE_CACHE
     response.set_cookie(COOKIE, nonce, max_age=TOKEN_MAX_AGE, path="/help", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")
     return response
@@ -275,7 +408,6 @@ async def suggest(request: Request, services: ServicesDep,
                   q: Annotated[str, Query(max_length=2000)] = "") -> Suggestions:
     """Up to 3 public articles for what the customer is typing (none for under 3 characters
     or when nothing is likely enough to offer). Rate-limited per client address."""
-    suggest_limit.check(_client(request))
     query = q.strip()
     if len(query) < SUGGEST_MIN_CHARS:
         return Suggestions(suggestions=[])

@@ -8,6 +8,19 @@
  * data-color (any CSS colour; text on it is white or near-black, whichever passes WCAG AA),
  * data-welcome (the locally shown first message), data-max-chars (default 50000).
  *
+ * While a customer types their first message, up to 3 matching help articles from
+ * GET /api/suggest are offered (debounced) above the message box; one can be opened, in a new
+ * tab, before anything is sent (its link carries ?from=suggest, so the help centre counts the
+ * view as a suggestion opened). Down arrow from the box reaches them.
+ *
+ * Prefilling: a page URL with ?ask=<text>, or a click on any element of the page with a
+ * data-frontline-ask="<text>" attribute, opens the chat with that text typed in the message box
+ * (not sent). The ask parameter is then removed from the address bar.
+ *
+ * Styles go in a constructed stylesheet (adoptedStyleSheets) where the browser has them, and
+ * inline styles are set through the CSSOM, so the widget works under a strict
+ * Content-Security-Policy (style-src 'self').
+ *
  * Everything lives in a shadow root, so the page's styles cannot break the widget and the
  * widget's styles cannot leak into the page. No message or page data is ever parsed as HTML:
  * all message DOM is built with createElement/textContent, the small Markdown subset (bold,
@@ -50,6 +63,10 @@
   const RETRY_MAX_S = 30; // send retries back off 2, 4, 8, 16, 30, 30 … seconds
   const SEND_TIMEOUT_MS = 45000;
   const POLL_TIMEOUT_MS = 10000;
+  const SUGGEST_DEBOUNCE_MS = 300;
+  const SUGGEST_MIN_CHARS = 3;
+  const SUGGEST_MAX_CHARS = 500; // enough to match on; the rest is not sent while typing
+  const SUGGEST_TIMEOUT_MS = 5000;
 
   const SENT_FAILED_NOTICE =
     "Can't reach support right now — your message is saved and will be sent when the connection is back";
@@ -435,6 +452,16 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
 .counter { font-size: 12px; color: #4b5563; text-align: right; margin-top: 4px; }
 .counter.over { color: #b91c1c; font-weight: 700; }
 .powered { font-size: 11.5px; color: #4b5563; text-align: center; margin-top: 6px; }
+.suggest { flex: none; margin: 0 12px 8px; padding: 8px 0 2px; border-top: 1px solid #e5e7eb; }
+.suggest h3 { margin: 0 2px 6px; font-size: 12px; font-weight: 600; color: #4b5563;
+  text-transform: uppercase; letter-spacing: .04em; }
+.suggest ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 6px; }
+.suggest a { display: block; padding: 7px 11px; border: 1px solid #d1d5db; border-radius: 10px;
+  text-decoration: none; color: #111827; background: #fff; }
+.suggest a:hover { border-color: var(--accent); background: #f8fafc; }
+.suggest a strong { display: block; color: var(--accent); font-size: 14px; }
+.suggest a span.snippet { display: block; font-size: 12.5px; color: #4b5563; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap; }
 @media (max-width: 480px) {
   .panel { inset: 0; width: 100%; height: 100%; max-height: none; border-radius: 0;
     right: 0; bottom: 0; }
@@ -446,9 +473,18 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
   // ------------------------------------------------------------------ the widget
 
   const host = document.createElement("frontline-chat");
-  host.setAttribute("style", "all: initial !important; display: block !important;");
+  host.style.setProperty("all", "initial", "important");
+  host.style.setProperty("display", "block", "important");
   const shadow = host.attachShadow({ mode: "open" });
-  shadow.append(el("style", { text: STYLE }));
+  let constructed = null;
+  try {
+    constructed = new CSSStyleSheet();
+    constructed.replaceSync(STYLE);
+    shadow.adoptedStyleSheets = [constructed];
+  } catch (e) {
+    constructed = null; // older browsers: a <style> element (needs style-src 'unsafe-inline')
+  }
+  if (!constructed) shadow.append(el("style", { text: STYLE }));
 
   const root = el("div", { class: "root" });
   shadow.append(root);
@@ -493,13 +529,19 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
   const sendButton = el("button", { type: "submit", class: "send", "aria-label": "Send" },
     icon("send"));
   const counter = el("div", { class: "counter", id: "frontline-counter", hidden: true });
+  // ---- suggested articles while the first message is typed
+  const suggestList = el("ul", { "aria-labelledby": "frontline-suggest-title" });
+  const suggestBox = el("div", { class: "suggest", hidden: true },
+    el("h3", { id: "frontline-suggest-title", text: "Suggested articles" }), suggestList);
+  const suggestStatus = el("div", { class: "sr", role: "status", "aria-live": "polite" });
+
   const form = el("form", { class: "composer", novalidate: true },
     el("div", { class: "row" }, input, sendButton), counter,
     el("div", { class: "powered", text: "Powered by Frontline" }));
 
   const panel = el("div", {
     class: "panel", id: "frontline-panel", role: "dialog", "aria-label": TITLE, hidden: true,
-  }, header, log, notice, form);
+  }, header, log, notice, suggestBox, suggestStatus, form);
 
   // The panel comes before the launcher: Tab from the send button reaches the launcher (which
   // closes), Shift+Tab from the input walks back through the quick replies and messages.
@@ -899,6 +941,7 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
 
   /** Queue one message (typed text, or a button's payload and title) and send the queue. */
   function send(message, title) {
+    hideSuggestions(); // they are for the first message only
     ensureSession();
     const item = {
       key: newSessionId(),
@@ -1034,6 +1077,119 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
     scheduleRetry(backoffSeconds());
   }
 
+  // ------------------------------------------------------------------ suggested articles
+
+  let suggestTimer = null;
+  let suggestSeq = 0; // only the answer to the newest request is shown
+  let suggestShown = "";
+
+  /** Suggestions are for the first message only: nothing sent yet, nothing queued. */
+  function suggesting() {
+    return !sessionId && !outbox.length && !sending;
+  }
+
+  function suggestLinks() {
+    return Array.from(suggestList.querySelectorAll("a"));
+  }
+
+  function hideSuggestions() {
+    clearTimeout(suggestTimer);
+    suggestSeq++;
+    suggestShown = "";
+    suggestBox.hidden = true;
+    suggestList.textContent = "";
+    suggestStatus.textContent = "";
+  }
+
+  function showSuggestions(query, suggestions) {
+    suggestList.textContent = "";
+    for (const s of suggestions.slice(0, 3)) {
+      const href = s && safeUrl(s.url);
+      if (!href) continue;
+      const link = el("a", { href: href, target: "_blank", rel: "noopener" },
+        el("strong", { text: String(s.title || s.id || href) }),
+        s.snippet ? el("span", { class: "snippet", text: String(s.snippet) }) : null,
+        el("span", { class: "sr", text: " (opens in a new tab)" }));
+      suggestList.append(el("li", null, link));
+    }
+    const n = suggestList.children.length;
+    suggestBox.hidden = n === 0;
+    suggestShown = n ? query : "";
+    suggestStatus.textContent = n ? n + (n === 1 ? " suggested article" : " suggested articles") +
+      ". Press Down to reach " + (n === 1 ? "it" : "them") + "." : "";
+  }
+
+  function scheduleSuggestions() {
+    clearTimeout(suggestTimer);
+    const query = input.value.trim().slice(0, SUGGEST_MAX_CHARS);
+    if (!suggesting() || query.length < SUGGEST_MIN_CHARS) {
+      hideSuggestions();
+      return;
+    }
+    if (query === suggestShown) return;
+    const seq = ++suggestSeq;
+    suggestTimer = setTimeout(async () => {
+      let result = null;
+      try {
+        result = await request("/api/suggest?q=" + encodeURIComponent(query), { method: "GET" },
+          SUGGEST_TIMEOUT_MS);
+      } catch (e) {
+        result = null; // offline or refused: no suggestions, the chat works as before
+      }
+      if (seq !== suggestSeq || !suggesting()) return;
+      const list = result && result.status === 200 && result.body &&
+        Array.isArray(result.body.suggestions) ? result.body.suggestions : [];
+      if (list.length) showSuggestions(query, list);
+      else hideSuggestions();
+    }, SUGGEST_DEBOUNCE_MS);
+  }
+
+  suggestList.addEventListener("keydown", (event) => {
+    const items = suggestLinks();
+    const at = items.indexOf(shadow.activeElement);
+    if (at < 0) return;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      items[Math.min(items.length - 1, at + 1)].focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      if (at === 0) input.focus();
+      else items[at - 1].focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation(); // back to the message box; the panel stays open
+      input.focus();
+    }
+  });
+
+  // ------------------------------------------------------------------ prefill
+
+  /** Open the chat with ``text`` typed in the message box (not sent). */
+  function prefill(text) {
+    const value = String(text || "").slice(0, maxChars);
+    open({ focus: false });
+    if (value) {
+      input.value = value;
+      autosize();
+      updateCounter();
+      scheduleSuggestions();
+    }
+    input.focus();
+    try {
+      const end = input.value.length;
+      input.setSelectionRange(end, end);
+    } catch (e) { /* ignore */ }
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target.closest("[data-frontline-ask]")
+      : null;
+    if (!target || event.defaultPrevented || event.button !== 0 || event.metaKey ||
+        event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    prefill(target.getAttribute("data-frontline-ask"));
+  });
+
   // ------------------------------------------------------------------ open / close
 
   function open(options) {
@@ -1107,12 +1263,19 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submit();
+    } else if (event.key === "ArrowDown" && !suggestBox.hidden && !input.value.includes("\n")) {
+      const first = suggestLinks()[0];
+      if (first) {
+        event.preventDefault();
+        first.focus();
+      }
     }
   });
   input.addEventListener("input", () => {
     autosize();
     updateCounter();
     if (noticeKind === "refused") clearNotice("refused");
+    scheduleSuggestions();
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -1178,6 +1341,15 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
     if (isOpen) markSeen();
     else updateBadge();
     started = true;
+    const ask = new URLSearchParams(location.search).get("ask");
+    if (ask !== null) {
+      prefill(ask);
+      try { // a reload should not type it again
+        const url = new URL(location.href);
+        url.searchParams.delete("ask");
+        history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+      } catch (e) { /* ignore */ }
+    }
     if (outbox.length) {
       ensureSession();
       pump();
