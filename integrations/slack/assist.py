@@ -30,7 +30,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from frontline.db import Event
 from frontline.errors import IndexNotReady, InvalidQuery
-from frontline.knowledge import Decision, level
+from frontline.knowledge import Decision, ScoredHit, Thresholds, level
 from frontline.knowledge.context import is_small_talk
 from frontline.knowledge.links import article_link
 from integrations.slack import blocks
@@ -88,6 +88,13 @@ def plain_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def suggestion(hit: ScoredHit, thresholds: Thresholds, public_url: str) -> blocks.Suggestion:
+    """One hit as a rep's suggestion, linked at the section it matched: the article's own
+    ``url`` when it has one, else ``<public_url>/help/<id>#<section>`` (internal: no link)."""
+    return blocks.Suggestion(hit, level(hit, thresholds),
+                             article_link(hit, public_url, section=hit.heading))
+
+
 class Assist:
     def __init__(self, slack: SlackIntegration) -> None:
         self.slack = slack
@@ -126,10 +133,8 @@ class Assist:
         await self._record(decision, query, question.session_id, audience)
 
         public_url = self.services.settings.public_url
-        suggestions = [
-            blocks.Suggestion(hit, level(hit, knowledge.thresholds), article_link(hit, public_url))
-            for hit in decision.hits[:SUGGESTIONS]
-        ]
+        suggestions = [suggestion(hit, knowledge.thresholds, public_url)
+                       for hit in decision.hits[:SUGGESTIONS]]
         notes = []
         if query != " ".join(question.text.split()):
             notes.append("Read together with the earlier question in this conversation.")

@@ -46,7 +46,7 @@ from frontline.analytics.events import hits_summary
 from frontline.api.deps import ServicesDep, get_services
 from frontline.errors import ArticleNotFound, IndexNotReady, InvalidQuery
 from frontline.knowledge import level
-from frontline.knowledge.links import article_link, help_url, section_anchor
+from frontline.knowledge.links import help_url, section_anchor
 from frontline.knowledge.pages import HelpCentre
 from frontline.services import Services
 
@@ -423,10 +423,9 @@ async def suggest(request: Request, services: ServicesDep,
 
 
 def _suggest_url(hit: Any, public_url: str) -> str:
-    """The article's link; a help-centre page is marked ``?from=suggest`` so opening it counts
-    as a suggestion opened."""
-    url = article_link(hit, public_url, section=hit.heading) or ""
-    if hit.url or not url:
-        return url
-    page, _, anchor = url.partition("#")
-    return f"{page}?from=suggest" + (f"#{anchor}" if anchor else "")
+    """The article's help-centre page (at the matching section), marked ``?from=suggest`` so
+    opening it counts as a suggestion opened. Always the help page, even when the article has
+    a ``url:`` of its own (answers link there): only this service can count the open."""
+    anchor = section_anchor(hit.heading) if hit.heading else ""
+    return (help_url(hit.article_id, public_url) + "?from=suggest"
+            + (f"#{anchor}" if anchor else ""))

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from frontline.db import ProcessFeedback, Ticket
 from frontline.errors import FrontlineError
-from frontline.knowledge import level
 from frontline.knowledge.links import article_link
 from frontline.redaction import mask_email
 from frontline.support.conversations import CUSTOMER
 from integrations.slack import blocks
+from integrations.slack.assist import suggestion
 from integrations.slack.outbox import RECORDS_TS
 from integrations.slack.threads import thread_of
 
@@ -154,9 +154,7 @@ class TicketMirror:
         except FrontlineError as exc:
             logger.warning("no suggestions on a ticket message: %s", exc.detail)
             return []
-        return [blocks.Suggestion(hit, level(hit, knowledge.thresholds),
-                                  article_link(hit, self.public_url))
-                for hit in hits]
+        return [suggestion(hit, knowledge.thresholds, self.public_url) for hit in hits]
 
 
 def asked_text(ticket: Ticket) -> str:

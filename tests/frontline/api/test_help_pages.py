@@ -134,3 +134,13 @@ def test_the_brand_colour_themes_the_help_pages_and_the_demo_widget(
         assert 'data-color="#FFD400"' in client.get("/").text
     with pytest.raises(ValidationError, match="brand_color"):
         make_settings(sample_index, sample_index / "kb", brand_color="red; }")
+
+
+def test_a_suggestion_opens_the_help_page_even_when_the_article_has_its_own_url(
+        sample_index: Path, real_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for client in _client(sample_index, sample_index / "kb", real_embedder, tmp_path):
+        suggested = client.get("/api/suggest", params={"q": "I forgot my password"})
+    (first, *_) = suggested.json()["suggestions"]
+    assert first["id"] == "reset-password"  # its front matter has url: help.example.com/…
+    assert re.fullmatch(r"https://support\.example\.com/help/reset-password\?from=suggest"
+                        r"(#[a-z0-9-]+)?", first["url"]), first["url"]

@@ -48,7 +48,7 @@ def customer_article(hit: ScoredHit, public_url: str) -> str:
     heading = " ".join((hit.heading or "").split())
     head = f"**{title}**" + (f" — {heading}" if heading and heading != title else "")
     passage = blocks.truncate((hit.passage or hit.snippet).strip(), PASSAGE_CHARS)
-    url = article_link(hit, public_url)
+    url = article_link(hit, public_url, section=hit.heading)  # at the quoted section
     parts = [head, passage, f"[Read the whole article: {title}]({url})" if url else ""]
     return "\n\n".join(part for part in parts if part)
 
