@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, select
 
 from frontline.analytics.breakdown import DIMENSIONS, METRICS, Breakdowns, Unit
 from frontline.analytics.metrics import (
@@ -187,13 +187,9 @@ class DrillDown:
         elif which == "resolved":
             where += [t.c.resolved_at >= period.start, t.c.resolved_at < period.end]
         elif which == "backlog":
-            where += [t.c.created_at < period.end,
-                      or_(t.c.resolved_at.is_(None), t.c.resolved_at >= period.end)]
+            where.append(m.open_at(period.end))
         else:
-            e = EVENTS
-            where.append(t.c.id.in_(select(e.c.ticket_id).where(
-                e.c.kind == "reopen", e.c.created_at >= period.start,
-                e.c.created_at < period.end)))
+            where.append(t.c.id.in_(m.reopened_ids(period, scope)))
         query = (select(t.c.number, t.c.created_at, t.c.status, t.c.priority, t.c.channel,
                         t.c.handoff, t.c.summary, first_reply.label("first_reply"),
                         t.c.resolved_at)

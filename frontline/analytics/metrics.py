@@ -15,7 +15,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, false, func, literal_column, or_, select, true
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    and_,
+    case,
+    column,
+    distinct,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    true,
+    union,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from frontline.analytics.periods import Period
@@ -27,6 +44,11 @@ TICKETS = Ticket.__table__
 MESSAGES = Message.__table__
 RATINGS = Rating.__table__
 FEEDBACK = ProcessFeedback.__table__
+# Each ticket's status changes (``frontline.ticketing.history``, a layer beside this one).
+STATUS_CHANGES = table("ticket_status_changes", column("id", Integer),
+                       column("ticket_id", Integer), column("from_status", String),
+                       column("to_status", String),
+                       column("created_at", DateTime(timezone=True)))
 
 REP_CHANNEL = "slack"  # reps' questions (Slack assist); every other channel is customers'
 ASSUMED_WINDOW_HOURS = 24
@@ -228,6 +250,9 @@ class Tickets:
     reopened: int
     first_response: Durations  # tickets opened in the period that a rep answered
     resolution: Durations  # tickets resolved in the period
+    # Per day, what the status history changes in the count of open tickets beyond opened
+    # minus resolved (by resolved_at): a resolve later undone, a reopen.
+    history: dict[date, int] = field(default_factory=dict)
 
     @property
     def opened_total(self) -> int:
@@ -239,10 +264,11 @@ class Tickets:
 
     def backlog_by_day(self, period: Period) -> dict[date, int]:
         """Open tickets at the end of each day: the start's backlog plus opened minus
-        resolved so far."""
+        resolved so far, with the reopens and undone resolves of the status history."""
         out, open_now = {}, self.backlog_start
         for day in period.dates():
-            open_now += self.opened.get(day, 0) - self.resolved.get(day, 0)
+            open_now += (self.opened.get(day, 0) - self.resolved.get(day, 0)
+                         + self.history.get(day, 0))
             out[day] = open_now
         return out
 
@@ -315,6 +341,10 @@ class Metrics:
 
     def _rows(self, query: Any) -> list[Any]:
         with self.db.session() as session:
+            if self.sql.postgres:
+                # These aggregates are cheap to plan and quick to run: compiling them (JIT)
+                # costs more than it saves, and a period's conversations are hashed in memory.
+                session.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"))
             return list(session.execute(query).all())
 
     @staticmethod
@@ -495,18 +525,19 @@ class Metrics:
                                                              *real))[0][0])
 
         def backlog(at: datetime) -> int:
-            """Open at ``at``: created before it and not resolved before it — the tickets open
-            now, less those created since, plus those resolved since (index ranges from
-            ``at`` on, so the cost does not grow with the history)."""
-            created, resolved = self._rows(select(
+            """Open at ``at``: created before it and not resolved then — the tickets open now,
+            less those created since, plus those resolved since, corrected by the status
+            history of the tickets that changed since (a ticket resolved then and reopened
+            since was not open). Index ranges from ``at`` on: the cost does not grow with
+            the history."""
+            created, resolved, changed = self._rows(select(
                 select(func.count()).where(t.c.created_at >= at, *real).scalar_subquery(),
-                select(func.count()).where(t.c.resolved_at >= at, *real).scalar_subquery()))[0]
-            return open_now - int(created) + int(resolved)
+                select(func.count()).where(t.c.resolved_at >= at, *real).scalar_subquery(),
+                self._history_correction(at, scope).scalar_subquery()))[0]
+            return open_now - int(created) + int(resolved) + int(changed or 0)
 
-        e = EVENTS
-        reopened = int(self._rows(select(func.count(distinct(e.c.ticket_id))).where(
-            e.c.kind == "reopen", e.c.created_at >= period.start, e.c.created_at < period.end,
-            *self._real(e, scope)))[0][0])
+        reopened = int(self._rows(select(func.count()).select_from(
+            self.reopened_ids(period, scope).subquery()))[0][0])
 
         m = MESSAGES
         # Per ticket of the period, its first rep reply: one lookup in messages(ticket_id).
@@ -519,11 +550,13 @@ class Metrics:
         )
         o = opened_tickets
         opened_day = self.sql.local_day(o.c.created_at, period)
+        # No "reply IS NOT NULL" filter: PostgreSQL would look the reply up twice per ticket.
+        # The tickets without one have no hours, which the durations leave out.
         first_response = self._durations(
             select(opened_day.label("day"), o.c.priority.label("priority"),
                    o.c.channel.label("channel"),
                    self.sql.hours_between(o.c.at, o.c.created_at).label("hours"))
-            .where(o.c.at.is_not(None)).subquery())
+            .subquery())
         resolution = self._durations(
             select(resolved_day.label("day"), t.c.priority.label("priority"),
                    t.c.channel.label("channel"),
@@ -531,7 +564,79 @@ class Metrics:
             .where(t.c.resolved_at >= period.start, t.c.resolved_at < period.end, *real)
             .subquery())
         return Tickets(dict(opened), resolved, opened_by, backlog(period.start),
-                       backlog(period.end), reopened, first_response, resolution)
+                       backlog(period.end), reopened, first_response, resolution,
+                       self._history_by_day(period, scope))
+
+    def _history_by_day(self, period: Period, scope: Scope) -> dict[date, int]:
+        """Per local day: +1 for each change out of ``resolved``, −1 for each change into it,
+        and +1 for each ticket with a history resolved (``resolved_at``) that day — its
+        resolve is already among the changes, not to be counted twice."""
+        t, h = TICKETS, STATUS_CHANGES
+        real = self._real(t, scope)
+        changes = self.sql.local_day(h.c.created_at, period).label("day")
+        step = case((and_(h.c.from_status == "resolved", h.c.to_status != "resolved"), 1),
+                    (and_(h.c.from_status != "resolved", h.c.to_status == "resolved"), -1),
+                    else_=0)
+        out: dict[date, int] = defaultdict(int)
+        for d, n in self._rows(
+            select(changes, func.sum(step)).select_from(h.join(t, t.c.id == h.c.ticket_id))
+            .where(h.c.created_at >= period.start, h.c.created_at < period.end,
+                   h.c.from_status.is_not(None), *real)
+            .group_by(changes)
+        ):
+            out[as_date(d)] += int(n or 0)
+        has_history = select(h.c.id).where(h.c.ticket_id == t.c.id).exists()
+        resolved_day = self.sql.local_day(t.c.resolved_at, period).label("day")
+        for d, n in self._rows(
+            select(resolved_day, func.count())
+            .where(t.c.resolved_at >= period.start, t.c.resolved_at < period.end, has_history,
+                   *real)
+            .group_by(resolved_day)
+        ):
+            out[as_date(d)] += int(n)
+        return {d: n for d, n in out.items() if n}
+
+    def _history_correction(self, at: datetime, scope: Scope) -> Any:
+        """For the tickets created before ``at`` whose status changed since: open then by their
+        history (the first change since left a status other than resolved) less open then by
+        ``resolved_at`` (what the backlog's count assumed)."""
+        t, h = TICKETS, STATUS_CHANGES
+        first = (select(h.c.ticket_id, func.min(h.c.id).label("first_id"))
+                 .where(h.c.created_at >= at).group_by(h.c.ticket_id).subquery())
+        change = STATUS_CHANGES.alias("first_change")
+        by_history = case((change.c.from_status != "resolved", 1), else_=0)
+        by_resolved_at = case((or_(t.c.resolved_at.is_(None), t.c.resolved_at >= at), 1),
+                              else_=0)
+        return (select(func.coalesce(func.sum(by_history - by_resolved_at), 0))
+                .select_from(first.join(change, change.c.id == first.c.first_id)
+                             .join(t, t.c.id == first.c.ticket_id))
+                .where(t.c.created_at < at, *self._real(t, scope)))
+
+    def open_at(self, at: datetime) -> ColumnElement[bool]:
+        """A ticket (row of ``tickets``) open at the instant ``at``: created before it, and
+        its status then — before its first change since, by the history; without a change
+        since (or a history), not resolved before ``at``."""
+        t, h = TICKETS, STATUS_CHANGES
+        then = (select(h.c.from_status).where(h.c.ticket_id == t.c.id, h.c.created_at >= at)
+                .order_by(h.c.id).limit(1).scalar_subquery())
+        return and_(t.c.created_at < at, or_(
+            and_(then.is_not(None), then != "resolved"),
+            and_(then.is_(None), or_(t.c.resolved_at.is_(None), t.c.resolved_at >= at))))
+
+    def reopened_ids(self, period: Period, scope: Scope) -> Any:
+        """The tickets opened again in the period after being resolved: ``reopen`` events
+        and status changes out of ``resolved``."""
+        e, h, t = EVENTS, STATUS_CHANGES, TICKETS
+        return union(
+            select(e.c.ticket_id.label("ticket_id")).where(
+                e.c.kind == "reopen", e.c.ticket_id.is_not(None),
+                e.c.created_at >= period.start, e.c.created_at < period.end,
+                *self._real(e, scope)),
+            select(h.c.ticket_id).select_from(h.join(t, t.c.id == h.c.ticket_id)).where(
+                h.c.from_status == "resolved", h.c.to_status != "resolved",
+                h.c.created_at >= period.start, h.c.created_at < period.end,
+                *self._real(t, scope)),
+        )
 
     def _durations(self, rows: Any) -> Durations:
         """Count, median and p90 of ``rows.c.hours`` overall, by priority, channel and day:
@@ -541,18 +646,20 @@ class Metrics:
             return Durations.from_rows([
                 (as_date(d), p, c, round(float(h), 6))
                 for d, p, c, h in self._rows(select(rows.c.day, rows.c.priority, rows.c.channel,
-                                                    rows.c.hours))])
+                                                    rows.c.hours)) if h is not None])
         h = rows.c.hours
         query = select(
             rows.c.day, rows.c.priority, rows.c.channel,
             func.grouping(rows.c.day), func.grouping(rows.c.priority),
-            func.grouping(rows.c.channel), func.count(),
+            func.grouping(rows.c.channel), func.count(h),
             func.percentile_cont(0.5).within_group(h),
             func.percentile_cont(0.9).within_group(h),
         ).group_by(func.grouping_sets(
             literal_column("()"), rows.c.day, rows.c.priority, rows.c.channel))
         stats: dict[Selection, tuple[int, float | None, float | None]] = {}
         for d, p, c, gd, gp, gc, n, p50, p90 in self._rows(query):
+            if not n:
+                continue
             key = (None if gp else p, None if gc else c, None if gd else as_date(d))
             stats[key] = (int(n), None if p50 is None else round(float(p50), 6),
                           None if p90 is None else round(float(p90), 6))

@@ -8,7 +8,8 @@ from frontline.ticketing.backend import (
     TicketBackend,
     propose_summary,
 )
+from frontline.ticketing.history import TicketStatusChange
 from frontline.ticketing.sql import SqlTicketBackend
 
 __all__ = ["NUMBER_OFFSET", "PRIORITIES", "STATUSES", "SUMMARY_MAX", "SqlTicketBackend",
-           "TicketBackend", "propose_summary"]
+           "TicketBackend", "TicketStatusChange", "propose_summary"]

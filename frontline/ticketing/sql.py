@@ -18,6 +18,7 @@ from frontline.errors import InvalidTicket, TicketNotFound
 from frontline.notify import Notifier
 from frontline.redaction import mask, valid_email
 from frontline.ticketing.backend import NUMBER_OFFSET, STATUSES, SUMMARY_MAX
+from frontline.ticketing.history import TicketStatusChange
 
 
 class SqlTicketBackend:
@@ -66,6 +67,8 @@ class SqlTicketBackend:
             session.add(ticket)
             session.flush()
             ticket.number = NUMBER_OFFSET + ticket.id
+            session.add(TicketStatusChange(ticket_id=ticket.id, from_status=None,
+                                           to_status=ticket.status, created_at=ticket.created_at))
         self.notifier.ticket_filed(ticket)
         return ticket
 
@@ -120,8 +123,11 @@ class SqlTicketBackend:
             if ticket is None:
                 raise TicketNotFound(f"no ticket #{number}")
             if status is not None and status != ticket.status:
+                now = datetime.now(UTC)
+                session.add(TicketStatusChange(ticket_id=ticket.id, from_status=ticket.status,
+                                               to_status=status, author=author, created_at=now))
                 ticket.status = status
-                ticket.resolved_at = datetime.now(UTC) if status == "resolved" else None
+                ticket.resolved_at = now if status == "resolved" else None
             if assignee is not None:
                 ticket.assignee = assignee.strip() or None
             if note:

@@ -278,7 +278,8 @@ def sign_in(request: Request, services: ServicesDep,
     _set_cookie(request, response, COOKIE,
                 _new_session(key, services.settings.dashboard_session_hours),
                 services.settings.dashboard_session_hours * 3600)
-    response.delete_cookie(PRE_COOKIE, path="/dashboard")
+    response.delete_cookie(PRE_COOKIE, path="/dashboard", httponly=True, samesite="lax",
+                           secure=_secure(request))
     return response
 
 
@@ -287,14 +288,22 @@ def sign_out(request: Request, session: Session,
              csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
     session.check(request, csrf)
     response = RedirectResponse("/dashboard/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, path="/dashboard")
+    response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="lax",
+                           secure=_secure(request))
     return response
+
+
+def _secure(request: Request) -> bool:
+    """Cookies are ``Secure`` when this request came over https, or when the service's public
+    address is https: behind a proxy that ends TLS, the request reaching us is plain http."""
+    public_url = request.app.state.services.settings.public_url
+    return request.url.scheme == "https" or public_url.lower().startswith("https://")
 
 
 def _set_cookie(request: Request, response: Response, name: str, value: str,
                 max_age: int) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/dashboard", httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
+                        samesite="lax", secure=_secure(request))
 
 
 # -- pages ---------------------------------------------------------------------------------------

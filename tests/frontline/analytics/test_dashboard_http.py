@@ -202,3 +202,27 @@ def test_without_an_admin_token_the_dashboard_is_off(tmp_path: Path, sample_inde
         static = client.get("/dashboard/static/vendor/chart.js/LICENSE.md")
         assert static.status_code == 200 and "MIT" in static.text
         assert client.get("/dashboard/static/../../app.py").status_code == 404
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(tmp_path: Path,
+                                                         sample_index: Path) -> None:
+    """Behind a proxy that ends TLS the request reaching the service is plain http; the
+    public address says the browser is on https, so the session cookie must be Secure."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    for public_url, secure in (("https://support.example.com", True),
+                               ("http://127.0.0.1:8000", False)):
+        settings = make_settings(sample_index, tmp_path / "kb", admin_token=TOKEN,
+                                 database_url=url, public_url=public_url)
+        with TestClient(create_app(settings, knowledge=KnowledgeBase(settings))) as client:
+            page = client.get("/dashboard/sign-in")
+            pre = page.headers["set-cookie"]
+            assert ("; Secure" in pre) is secure
+            # The browser (on https) sends the Secure cookie back; the test client on plain
+            # http would not, so it is sent as the browser would.
+            response = client.post("/dashboard/sign-in", data={
+                "token": TOKEN, "csrf": csrf_of(page.text), "next": "/dashboard"},
+                headers={"cookie": pre.split(";")[0]}, follow_redirects=False)
+            session = [c for c in response.headers.get_list("set-cookie")
+                       if c.startswith("frontline_dashboard=")]
+            assert response.status_code == 303 and session, response.headers
+            assert ("; Secure" in session[0]) is secure and "HttpOnly" in session[0]
