@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from frontline.db import Database, Event
 from frontline.knowledge import Decision, ScoredHit
@@ -99,6 +100,20 @@ class EventLog:
             e.article_id for e in self.for_session(session_id, "decision")
             if e.decision == "answer" and e.article_id
         ))
+
+    def help_views(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Help-centre article views in [start, end): ``page`` (opened on the help centre or
+        from a link) and ``suggest`` (a widget suggestion opened before any chat message: a
+        self-service view with no conversation)."""
+        source = case((Event.decision == "suggest", "suggest"), else_="page")
+        query = (select(source, func.count())
+                 .where(Event.kind == "help_view", Event.created_at >= start,
+                        Event.created_at < end)
+                 .group_by(source))
+        counts = {"page": 0, "suggest": 0}
+        with self.db.session() as session:
+            counts.update({str(k): int(n) for k, n in session.execute(query).all()})
+        return counts
 
     def most_viewed(self, limit: int = 5, kind: str = "help_view") -> list[tuple[str, int]]:
         """(article id, views) of the most viewed help-centre articles, most first."""

@@ -144,3 +144,19 @@ def test_a_suggestion_opens_the_help_page_even_when_the_article_has_its_own_url(
     assert first["id"] == "reset-password"  # its front matter has url: help.example.com/…
     assert re.fullmatch(r"https://support\.example\.com/help/reset-password\?from=suggest"
                         r"(#[a-z0-9-]+)?", first["url"]), first["url"]
+
+
+def test_suggestion_opens_are_counted_apart_from_other_views(database) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from frontline.analytics.events import EventLog
+
+    log = EventLog(database)
+    for decision in (None, "suggest", None, "suggest", "suggest"):
+        log.record("help_view", channel="help", article_id="reset-password", decision=decision)
+    log.record("help_vote", channel="help", article_id="reset-password", decision="yes")
+    now = datetime.now(UTC)
+    assert log.help_views(now - timedelta(hours=1), now + timedelta(minutes=1)) == {
+        "page": 2, "suggest": 3}
+    assert log.help_views(now + timedelta(minutes=1), now + timedelta(hours=1)) == {
+        "page": 0, "suggest": 0}
