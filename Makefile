@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench bench-analytics eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-analytics bench-help eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -108,6 +108,9 @@ dashboard-assets: ## Re-vendor the dashboard's chart library from npm (the built
 bench-slack: setup ## Slack app latency: /ask ack and suggestions at 1 and 10 reps, customer → thread
 	$(PY) bench/slack.py
 
+bench-help: setup ## Help centre latency: /help/<id>, /help/search, /api/suggest p95 at the sample KB and 10,000 articles
+	$(PY) bench/help.py
+
 eval: setup ## Evaluate the sample KB's labelled questions (dev split; SPLIT=test to report)
 	$(VENV)/bin/frontline eval --split $(or $(SPLIT),dev)
 
@@ -117,9 +120,9 @@ eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (seve
 eval-banking77: setup ## BANKING77 in FAQ mode: calibrate on held-out train, score test
 	$(VENV)/bin/frontline eval --dataset banking77 --calibrate --split test
 
-screenshots: setup test-deps ## Regenerate docs/widget-*.png and docs/dashboard.png with the browser tests
+screenshots: setup test-deps ## Regenerate docs/widget-*.png, docs/dashboard.png and docs/help-centre.png with the browser tests
 	FRONTLINE_SCREENSHOTS=$(CURDIR)/docs $(VENV)/bin/pytest -q tests/e2e/test_widget.py \
-	  tests/e2e/test_dashboard.py
+	  tests/e2e/test_dashboard.py tests/e2e/test_help_centre.py
 
 lock: ## Re-resolve requirements/*.in into the lock files (needs the registry)
 	rm -rf /tmp/frontline-lock && $(PYTHON311) -m venv /tmp/frontline-lock
