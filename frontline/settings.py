@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr = Field(
         SecretStr(""), description="Bearer token for admin endpoints; empty disables them."
     )
+    environment: Literal["development", "production"] = Field(
+        "development", description="production: the service refuses to start with an admin "
+        "token under 24 characters or an example value from the docs."
+    )
 
     embedding_model: str = Field(
         "", description="sentence-transformers model name or local path; empty means the "
@@ -126,6 +130,47 @@ class Settings(BaseSettings):
         "accepts (413 before it is read); /slack/events allows 1 MiB."
     )
     public_url: str = Field(
+    # Rate limits per client address (README, "Rate limits"): in the `limits` library's
+    # notation ("600/minute", "10 per second"). Many customers can share one address (an
+    # office NAT), so these are far above what one session may do.
+    chat_address_rate_limit: str = Field(
+        "600/minute", description="Chat messages one client address may send (all its "
+        "sessions together)."
+    )
+    history_rate_limit: str = Field(
+        "120/minute", description="History polls of one chat session (the widget polls every "
+        "3 s while open)."
+    )
+    history_address_rate_limit: str = Field(
+        "6000/minute", description="History polls from one client address."
+    )
+    search_rate_limit: str = Field(
+        "300/minute", description="/api/search and /help/search requests from one address."
+    )
+    suggest_rate_limit: str = Field(
+        "600/minute", description="/api/suggest requests (the widget's suggestions while a "
+        "customer types) from one address."
+    )
+    sign_in_rate_limit: str = Field(
+        "10/minute", description="Dashboard sign-in attempts from one address."
+    )
+    admin_rate_limit: str = Field(
+        "300/minute", description="Requests to the admin API (/api/tickets, /api/kb, "
+        "/api/feedback) and the dashboard from one address."
+    )
+    page_rate_limit: str = Field(
+        "1200/minute", description="Any other request from one address (pages, the widget "
+        "script); /webhook, /slack/events and /healthz are not limited."
+    )
+    redis_url: str = Field(
+        "", description="Redis for the rate-limit counters shared by replicas, e.g. "
+        "redis://127.0.0.1:6379/0; empty counts in each process."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks (JSON list, e.g. "
+        "[\"10.0.0.0/8\"]) of the proxies whose X-Forwarded-For names the client; empty "
+        "trusts none (the peer's address is the client's)."
+    )
         "http://127.0.0.1:8000", description="Where customers reach this service (links)."
     )
     brand_color: str = Field(
@@ -190,6 +235,20 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
+    @field_validator("chat_address_rate_limit", "history_rate_limit",
+                     "history_address_rate_limit", "search_rate_limit", "suggest_rate_limit",
+                     "sign_in_rate_limit", "admin_rate_limit", "page_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"invalid rate limit {value!r} (e.g. '600/minute' or "
+                             "'10 per second')") from exc
+        return value
+
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Berlin)") \
                 from exc

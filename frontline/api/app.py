@@ -13,13 +13,15 @@ from fastapi.middleware.gzip import GZipMiddleware
 from rasa_sdk.executor import ActionExecutor
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.actions import ACTIONS
 from frontline import __version__
 from frontline.api.errors import HANDLED, handle_error
-from frontline.api.limits import BodyLimit, SessionRateLimit
+from frontline.api.limits import BodyLimit, Counters, RateLimits, rules
 from frontline.api.routes import actions as actions_route
 from frontline.api.routes import dashboard, feedback, health, help, kb, search, tickets
+from frontline.api.security import SecurityHeaders, check_secrets
 from frontline.db import Database
 from frontline.knowledge import KnowledgeBase
 from frontline.services import Services
@@ -43,6 +45,7 @@ def create_app(
     slack_client: AsyncWebClient | None = None,
 ) -> FastAPI:
     """Assemble the service: the shared services, the actions, the routers, one handler."""
+    check_secrets(settings)
     services = Services.build(settings, knowledge=knowledge, db=database, assistant=assistant)
     executor = ActionExecutor()
     for action in ACTIONS:
@@ -81,14 +84,19 @@ def create_app(
     app.state.services = services
     app.state.action_executor = executor
     app.state.slack = slack
-    app.state.chat_rate_limit = SessionRateLimit(settings.chat_rate_limit)
+    app.state.rate_limits = Counters(settings.redis_url)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(RateLimits, counters=app.state.rate_limits, table=rules(settings))
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        overrides={"/slack/events": max(settings.max_body_bytes, 1024 * 1024)})
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"], max_age=600,
     )
+    app.add_middleware(SecurityHeaders)
+    # The client's address for the rate limits and logs: X-Forwarded-For only from the
+    # proxies named in FRONTLINE_TRUSTED_PROXIES (none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for router in (health.router, search.router, kb.router, tickets.router, feedback.router,
                    dashboard.router, help.router, actions_route.router, webchat.router,
                    slack_routes.router):

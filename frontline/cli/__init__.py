@@ -35,6 +35,17 @@ def _setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _refuse_insecure(settings: Settings) -> None:
+    """Stop before serving with secrets unfit outside development (frontline.api.security)."""
+    from frontline.api.security import InsecureSettings, check_secrets
+
+    try:
+        check_secrets(settings)
+    except InsecureSettings as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 def _settings(kb: Path | None = None, data_dir: Path | None = None) -> Settings:
     """The environment's settings, with the calibration file of the data dir applied."""
     settings = get_settings()
@@ -234,7 +245,10 @@ def serve(
     settings = _settings()
     _ensure_index(settings)
     typer.echo(f"Frontline is serving on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # The app trusts X-Forwarded-For from FRONTLINE_TRUSTED_PROXIES only (not uvicorn's
+    # default of 127.0.0.1).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                proxy_headers=False)
 
 
 @app.command()
@@ -278,6 +292,7 @@ from frontline.cli import simulate as _simulate  # noqa: E402
 app.command("report")(_report.report)
 app.command("simulate")(_simulate.simulate)
 app.add_typer(_privacy.app, name="privacy")
+    _refuse_insecure(settings)
 
 
 def main() -> None:
@@ -286,3 +301,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    _refuse_insecure(settings)

@@ -35,8 +35,10 @@ def run(settings: Settings, host: str, port: int) -> int:
     settings = settings.model_copy(update={"rasa_url": f"http://127.0.0.1:{rasa_port}",
                                            "action_token": SecretStr(token)})
     rasa = RasaServer(settings, model, endpoints, rasa_port)
+    # proxy_headers=False: the app itself trusts X-Forwarded-For from FRONTLINE_TRUSTED_PROXIES
+    # only (uvicorn's default would trust it from 127.0.0.1).
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port,
-                                           log_level="info"))
+                                           log_level="info", proxy_headers=False))
     failed = threading.Event()
 
     def watch() -> None:

@@ -16,6 +16,7 @@ import math
 import random
 import re
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ import typer
 from frontline.analytics.simulation import SessionPlan, TicketPlan, backdate, mark_rows
 
 YES, NO = "Yes, that helped", "No"
+RATE_LIMIT_RETRIES = 5
 TICKET, PERSON, NONE = "File a ticket", "Talk to a person", "None of these"
 CSAT_WEIGHTS = {"helped": (0.02, 0.03, 0.10, 0.35, 0.50),
                 "ticket": (0.10, 0.12, 0.23, 0.30, 0.25)}
@@ -74,6 +76,13 @@ class Conversation:
         if title:
             body["title"] = title
         response = self.client.post("/chat", json=body)
+        for _ in range(RATE_LIMIT_RETRIES):
+            if response.status_code != 429:
+                break
+            # The service's rate limits apply to simulated customers too (they all share this
+            # machine's address): wait as long as it says, like a well-behaved client.
+            time.sleep(min(60, int(response.headers.get("Retry-After", "1"))))
+            response = self.client.post("/chat", json=body)
         response.raise_for_status()
         self.replies = response.json()["messages"]
         return self.replies

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -65,10 +65,10 @@ class HistoryResponse(BaseModel):
 
 
 @router.post("/chat", response_model=ChatResponse)
-async def chat(body: ChatRequest, request: Request, settings: SettingsDep,
+async def chat(body: ChatRequest, settings: SettingsDep,
                service: ChatDep) -> ChatResponse:
-    """Send the customer's message to the assistant (or to the person who has the chat)."""
-    request.app.state.chat_rate_limit.check(body.session_id)
+    """Send the customer's message to the assistant (or to the person who has the chat).
+    Rate-limited per session and per client address (``frontline.api.limits``)."""
     text = body.message.strip()
     if not text:
         raise EmptyMessage("the message is empty")

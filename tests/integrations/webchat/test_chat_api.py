@@ -151,30 +151,22 @@ def test_webhook_without_a_configured_secret_refuses_every_call(  # type: ignore
             assert refused.status_code == 401 and "FRONTLINE_ACTION_TOKEN" in refused.text
 
 
-def test_rate_limit_per_session_says_the_limit(client: TestClient) -> None:
-    limiter = client.app.state.chat_rate_limit  # type: ignore[attr-defined]
-    limiter.per_minute = 3
-    for _ in range(3):
-        assert say(client, "hello", "session-rate").status_code == 200
-    limited = say(client, "hello", "session-rate")
-    assert limited.status_code == 429
-    assert limited.json()["error"] == "rate_limited"
-    assert "at most 3 a minute" in limited.json()["detail"]
-    assert 1 <= int(limited.headers["Retry-After"]) <= 61
-    assert say(client, "hello", "session-other").status_code == 200
-
-
-def test_rate_limit_window_slides() -> None:
-    from frontline.api.limits import SessionRateLimit
-    from frontline.errors import RateLimited
-
-    limiter = SessionRateLimit(2)
-    limiter.check("s", now=0.0)
-    limiter.check("s", now=10.0)
-    with pytest.raises(RateLimited) as info:
-        limiter.check("s", now=30.0)
-    assert info.value.retry_after == 31
-    limiter.check("s", now=60.5)  # the first message left the window
+def test_rate_limit_per_session_says_the_limit(sample_index: Path, real_embedder,  # type: ignore[no-untyped-def]
+                                               tmp_path: Path) -> None:
+    settings = make_settings(
+        sample_index, sample_index / "kb", rasa_url=f"http://127.0.0.1:{free_port()}",
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", chat_rate_limit=3,
+    )
+    app = create_app(settings, knowledge=KnowledgeBase(settings, real_embedder))
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert say(client, "hello", "session-rate").status_code == 200
+        limited = say(client, "hello", "session-rate")
+        assert limited.status_code == 429
+        assert limited.json()["error"] == "rate_limited"
+        assert "at most 3 a minute" in limited.json()["detail"]
+        assert 1 <= int(limited.headers["Retry-After"]) <= 61
+        assert say(client, "hello", "session-other").status_code == 200
 
 
 def test_button_titles_are_what_the_conversation_records(client: TestClient) -> None:
