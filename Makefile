@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench bench-analytics bench-help eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -110,6 +110,9 @@ bench-slack: setup ## Slack app latency: /ask ack and suggestions at 1 and 10 re
 
 bench-help: setup ## Help centre latency: /help/<id>, /help/search, /api/suggest p95 at the sample KB and 10,000 articles
 	$(PY) bench/help.py
+
+bench-load: setup test-deps ## Load on the deploy/ cluster: 1/20/50/100 chatting customers, 1,000 polling widgets (locust)
+	nice $(PY) bench/load.py
 
 eval: setup ## Evaluate the sample KB's labelled questions (dev split; SPLIT=test to report)
 	$(VENV)/bin/frontline eval --split $(or $(SPLIT),dev)
