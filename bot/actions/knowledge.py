@@ -160,6 +160,12 @@ class ActionKBFeedback(FrontlineAction):
             # so nothing was deflected. Ask which one instead.
             dispatcher.utter_message(text=PICK_ONE_TEXT)
             return []
+        if state == "clarify" and intent == "deny" and previous is not None:
+            # "None of these": none of the offered articles fits, a KB gap (told apart in
+            # the reports from a customer who just left).
+            services.events.record("clarify_none", session_id=session_id, channel=channel,
+                                   query=previous.query, hits=previous.hits,
+                                   decision=previous.decision)
         if intent == "affirm" and state in ("answered", "feedback_no") and (
                 previous is not None and previous.decision == "answer"):
             services.events.record("feedback", session_id=session_id, channel=channel,

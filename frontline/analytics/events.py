@@ -22,7 +22,8 @@ from frontline.redaction import mask
 logger = logging.getLogger(__name__)
 
 KINDS = ("decision", "feedback", "csat", "ticket", "handoff", "handoff_end", "chat_unavailable",
-         "gap_flag", "csat_asked", "nps", "reopen", "help_view", "help_search", "help_vote")
+         "gap_flag", "csat_asked", "nps", "reopen", "help_view", "help_search", "help_vote",
+         "clarify_none")
 HITS_KEPT = 5
 
 

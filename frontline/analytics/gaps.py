@@ -1,7 +1,8 @@
 """KB gaps: the questions the knowledge base could not answer, grouped by meaning.
 
 A gap question is one the bot abstained on, a clarify whose offered articles the customer did
-not take ("None of these", or left), the question behind a "no" that no later "yes" made good,
+not take — told apart: "None of these" (a ``clarify_none`` event from the KB feedback action)
+or left without choosing — the question behind a "no" that no later "yes" made good,
 or one a rep flagged from Slack (``gap_flag``). They are embedded with the product's own
 embedding model and clustered greedily (most frequent question first, each joining the
 nearest cluster whose centroid is at least ``THRESHOLD`` cosine away, or starting its own).
@@ -37,7 +38,8 @@ EXAMPLES = 5
 DRAFT_QUESTIONS = 30
 SOURCES = {
     "abstain": "abstained",
-    "none_of_these": "clarified, none taken",
+    "none_of_these": "clarified, said none of these",
+    "clarify_left": "clarified, left without choosing",
     "no": "answered, then a no",
     "flagged": "flagged by a rep",
 }
@@ -127,6 +129,10 @@ class GapFinder:
             later.c.session_id == e.c.session_id, later.c.kind == "feedback",
             later.c.deflected == true(), later.c.id > e.c.id,
         ).exists()
+        said_none = select(later.c.id).where(
+            later.c.session_id == e.c.session_id, later.c.kind == "clarify_none",
+            later.c.query == e.c.query, later.c.id > e.c.id,
+        ).exists()
         asked = EVENTS.alias("asked")
         question_of = (select(asked.c.query).where(
             asked.c.session_id == e.c.session_id, asked.c.kind == "decision",
@@ -135,7 +141,9 @@ class GapFinder:
             "abstain": (e.c.query, and_(e.c.kind == "decision", e.c.decision == "abstain",
                                         m.is_question())),
             "none_of_these": (e.c.query, and_(e.c.kind == "decision",
-                                              e.c.decision == "clarify", ~picked)),
+                                              e.c.decision == "clarify", ~picked, said_none)),
+            "clarify_left": (e.c.query, and_(e.c.kind == "decision", e.c.decision == "clarify",
+                                             ~picked, ~said_none)),
             "no": (question_of, and_(e.c.kind == "feedback", e.c.deflected == false(),
                                      ~made_good)),
             "flagged": (e.c.query, e.c.kind == "gap_flag"),

@@ -88,7 +88,8 @@ def seed(db: Database, *, simulated: frozenset[str] = frozenset()) -> Seeded:
     ev("csat", "s5", at(12, 13, 10), csat=2)
     ev("nps", "s5", at(12, 13, 11), csat=10)
 
-    question("s6", at(12, 15), "billing question", "clarify")  # "None of these"
+    question("s6", at(12, 15), "billing question", "clarify")
+    ev("clarify_none", "s6", at(12, 15, 1), query="billing question")  # "None of these"
 
     question("s7", at(13, 9), "export data", "clarify")
     follow_up("s7", at(13, 9, 1), "export data", "export-your-data")  # picked
