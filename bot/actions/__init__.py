@@ -7,6 +7,7 @@ from bot.actions.nps import ActionRecordNps
 from bot.actions.tickets import (
     ActionAskSummary,
     ActionFileTicket,
+    ActionStopForm,
     ActionTicketStatus,
     ValidateTicketForm,
     ValidateTicketStatusForm,
@@ -21,6 +22,7 @@ ACTIONS = (
     ActionFileTicket,
     ValidateTicketStatusForm,
     ActionTicketStatus,
+    ActionStopForm,
     ActionHandoff,
     ActionRecordCsat,
     ActionRecordNps,

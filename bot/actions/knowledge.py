@@ -12,12 +12,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import (
     TICKET_OR_HUMAN,
+    YES_NO,
     FrontlineAction,
     channel_of,
     choose_article_payload,
     show_article,
 )
 from frontline.errors import ArticleNotFound, FrontlineError
+from frontline.knowledge import Decision
+from frontline.knowledge.context import SWEARING, is_frustrated, is_shouting
+from frontline.knowledge.decision import MIN_TOPIC_WORDS, topic_words
+from frontline.knowledge.links import article_link
 from frontline.services import Services
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,21 @@ UNAVAILABLE_TEXT = (
     "I can't search our help centre right now. I can file a ticket for our support team, or "
     "connect you with a person."
 )
+VAGUE_TEXT = (
+    "Happy to help — what about, exactly? These are the topics that look likeliest; pick one, "
+    "or tell me a little more."
+)
+VAGUE_ASK_TEXT = (
+    "Happy to help — could you tell me a little more? What are you trying to do, and what "
+    "happens instead?"
+)
+FRUSTRATED_TEXT = "I'm sorry this has been so frustrating — let's get it sorted."
+AFTER_NO_TEXT = (
+    "Thanks for explaining. I don't have an article that fits better, so let's get a person "
+    "on it: I can file a ticket with this conversation attached, or connect you with someone "
+    "now."
+)
+PERSON = {"title": "Talk to a person", "payload": "/human_handoff"}
 
 
 def recent_question(services: Services, session_id: str) -> str | None:
@@ -58,6 +78,56 @@ def offer_ticket(dispatcher: CollectingDispatcher, text: str = ABSTAIN_TEXT) -> 
     return [SlotSet("kb_state", "abstained")]
 
 
+def explains_a_no(tracker: Tracker) -> bool:
+    """True when the customer's previous message was a "No" to an answer (the KB feedback
+    offered the next-best article or a ticket), so this one likely says why it did not help."""
+    if tracker.get_slot("kb_state") not in ("feedback_no", "abstained"):
+        return False
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2:
+        return False
+    return ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") == "deny"
+
+
+def options_text(decision: Decision, public_url: str) -> str:
+    """The options of a clarify as lines with links, for a form that cannot take buttons."""
+    lines = []
+    for hit in decision.options:
+        url = article_link(hit, public_url, section=hit.heading)
+        lines.append(f"• {hit.title}" + (f" — {url}" if url else ""))
+    return "\n".join(lines)
+
+
+def answer_in_form(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   query: str) -> None:
+    """A new question typed while a form waits for a value ("it's about a refund for a double
+    charge" when asked for an email): answer it from the KB, or name the closest articles as
+    links (buttons would be read as the form's value); the form asks its question again."""
+    try:
+        decision = services.knowledge.decide(query, "public")
+    except FrontlineError as exc:
+        logger.error("KB search failed: %s", exc.detail)
+        return
+    services.events.decision(decision, query=query, session_id=tracker.sender_id,
+                             channel=channel_of(tracker))
+    if decision.outcome == "answer" and decision.best is not None:
+        show_article(dispatcher, decision.best, services.settings.public_url,
+                     intro="About your question:", ask_feedback=False)
+    elif decision.outcome == "clarify":
+        dispatcher.utter_message(text="About your question, these articles look closest:\n"
+                                 + options_text(decision, services.settings.public_url))
+    else:
+        dispatcher.utter_message(text="I couldn't find an article about that; our support team "
+                                 "can help with it.")
+
+
+def calm(text: str) -> str:
+    """What is searched of a frustrated message: its words without the swearing, in lower case
+    when it shouts (the question is the same)."""
+    text = SWEARING.sub(" ", text)
+    return " ".join((text.lower() if is_shouting(text) else text).split()) or text
+
+
 class ActionAnswerFromKB(FrontlineAction):
     """Answer the customer's latest message from the public KB: answer, clarify or abstain."""
 
@@ -68,6 +138,13 @@ class ActionAnswerFromKB(FrontlineAction):
             domain: dict[str, Any]) -> list[EventType]:
         query = (tracker.latest_message.get("text") or "").strip()
         services = self.services
+        frustrated = is_frustrated(query)
+        if frustrated:
+            # One short, human acknowledgement, then the same help, a person offered sooner.
+            dispatcher.utter_message(text=FRUSTRATED_TEXT)
+            query = calm(query)
+        if explains_a_no(tracker):
+            return self.after_no(dispatcher, tracker, query)
         foreign = services.knowledge.language.foreign(query)
         if foreign is not None:
             # Never answer from a match found by accident in another language.
@@ -97,18 +174,58 @@ class ActionAnswerFromKB(FrontlineAction):
                 show_article(dispatcher, decision.best, services.settings.public_url,
                              ask_feedback=False)
                 return []
-            show_article(dispatcher, decision.best, services.settings.public_url)
+            show_article(dispatcher, decision.best, services.settings.public_url,
+                         ask_feedback=not frustrated)
+            if frustrated:
+                dispatcher.utter_message(text="Did that answer your question?",
+                                         buttons=[*YES_NO, PERSON])
             return [SlotSet("kb_state", "answered")]
         if decision.outcome == "clarify":
+            text = CLARIFY_CLOSE_TEXT if decision.ambiguous else CLARIFY_UNSURE_TEXT
             dispatcher.utter_message(
-                text=CLARIFY_CLOSE_TEXT if decision.ambiguous else CLARIFY_UNSURE_TEXT,
+                text=VAGUE_TEXT if decision.vague else text,
                 buttons=[
                     {"title": h.title, "payload": choose_article_payload(h.article_id)}
                     for h in decision.options
-                ] + [{"title": "None of these", "payload": "/deny"}],
+                ] + [{"title": "None of these", "payload": "/deny"}]
+                + ([PERSON] if frustrated else []),
             )
             return [SlotSet("kb_state", "clarify")]
+        if topic_words(query) < MIN_TOPIC_WORDS and not frustrated:
+            dispatcher.utter_message(text=VAGUE_ASK_TEXT)
+            return [SlotSet("kb_state", None)]
         return offer_ticket(dispatcher)
+
+    def after_no(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 query: str) -> list[EventType]:
+        """The message after a "No": searched together with the question that was not
+        answered (and alone, for a new question); an article not shown yet is answered,
+        otherwise the ticket or a person is offered — never a list of unrelated articles."""
+        services = self.services
+        previous = services.events.last_decision(tracker.sender_id)
+        tried = set(services.events.tried_articles(tracker.sender_id))
+        asked = previous.query if previous is not None and previous.query else ""
+        searches = [f"{asked.strip().rstrip('?!. ')} {query}", query] if asked else [query]
+        for searched in searches:
+            if len(searched) > services.settings.query_max_chars:
+                continue
+            try:
+                decision = services.knowledge.decide(searched, "public")
+            except FrontlineError as exc:
+                logger.error("KB search failed: %s", exc.detail)
+                return offer_ticket(dispatcher, UNAVAILABLE_TEXT)
+            best = decision.best
+            if decision.outcome == "answer" and best is not None and (
+                    best.article_id not in tried):
+                services.events.decision(decision, query=searched,
+                                         session_id=tracker.sender_id,
+                                         channel=channel_of(tracker))
+                show_article(dispatcher, best, services.settings.public_url)
+                return [SlotSet("kb_state", "answered")]
+        services.events.record("decision", session_id=tracker.sender_id,
+                               channel=channel_of(tracker), query=searches[0],
+                               decision="abstain")
+        return offer_ticket(dispatcher, AFTER_NO_TEXT)
 
 
 class ActionShowArticle(FrontlineAction):

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import FrontlineAction, UsesServices, channel_of
+from bot.actions.knowledge import answer_in_form
 from frontline.redaction import valid_email
 from frontline.services import Services
 from frontline.support import summary_from_events, transcript
@@ -31,12 +32,33 @@ class _Validation(UsesServices, FormValidationAction):
         self._services = services
 
 
-def _email(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+STOP_BUTTON = [{"title": "Stop", "payload": "/stop"}]
+_ABOUT_THE_ADDRESS = re.compile(r"\b(?:e-?mail|address|@)", re.IGNORECASE)
+
+
+def _new_question(text: str, tracker: Tracker) -> bool:
+    """A message typed instead of the address that asks something else: a few words, read as
+    a question by the NLU, and not about the address itself ("my email is secret" is)."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return len(text.split()) >= 3 and not _ABOUT_THE_ADDRESS.search(text) and intent in (
+        "kb_question", "nlu_fallback", "request_ticket", "ticket_status")
+
+
+def _email(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker | None = None,
+           services: Services | None = None) -> dict[str, Any]:
     text = str(value or "").strip()
     if valid_email(text):
         return {"email": text.lower()}
+    if services is not None and tracker is not None and _new_question(text, tracker):
+        # Not an address but a new question ("it's about a refund for a double charge"):
+        # answer it, and offer to stop instead of repeating the address rule.
+        answer_in_form(services, dispatcher, tracker, text)
+        dispatcher.utter_message(text="To go on, I still need an email address — or tap Stop "
+                                 "to leave this.", buttons=STOP_BUTTON)
+        return {"email": None}
     dispatcher.utter_message(
-        text="That doesn't look like an email address. Please type it like name@example.com."
+        text="That doesn't look like an email address. Please type it like name@example.com, "
+        "or tap Stop to leave this.", buttons=STOP_BUTTON,
     )
     return {"email": None}
 
@@ -60,7 +82,7 @@ class ValidateTicketForm(_Validation):
 
     def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: DomainDict) -> dict[str, Any]:
-        return _email(value, dispatcher)
+        return _email(value, dispatcher, tracker, self.services)
 
     def validate_summary(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> dict[str, Any]:
@@ -134,6 +156,21 @@ class ActionFileTicket(FrontlineAction):
         return [SlotSet("summary", None), SlotSet("details", None), SlotSet("kb_state", None)]
 
 
+class ActionStopForm(FrontlineAction):
+    """The customer left a form ("stop", "never mind"): forget what it collected but the
+    email address, and say so."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text="OK, I've stopped — nothing was sent. Is there anything "
+                                 "else I can help with?")
+        return [SlotSet("summary", None), SlotSet("details", None),
+                SlotSet("ticket_number", None), SlotSet("requested_slot", None)]
+
+
 class ValidateTicketStatusForm(_Validation):
     def name(self) -> str:
         return "validate_ticket_status_form"
@@ -150,7 +187,7 @@ class ValidateTicketStatusForm(_Validation):
 
     def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: DomainDict) -> dict[str, Any]:
-        return _email(value, dispatcher)
+        return _email(value, dispatcher, tracker, self.services)
 
 
 class ActionTicketStatus(FrontlineAction):

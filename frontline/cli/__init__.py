@@ -232,6 +232,52 @@ def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
 
 
 @app.command()
+def tune(
+    kb: Annotated[
+        Path | None, typer.Option(help="Knowledge-base folder [FRONTLINE_KB_DIR].")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder [FRONTLINE_DATA_DIR].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Train again even if a model for "
+                                        "the KB as it is exists.")] = False,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Only train; do not rebuild "
+                                           "the index with the tuned model.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
+) -> None:
+    """Fine-tune the embedding model on the KB's titles, headings and example questions (CPU,
+    minutes), then rebuild the index with it. Used while FRONTLINE_EMBEDDING_TUNED=auto."""
+    from frontline.knowledge import KnowledgeBase
+    from frontline.knowledge.tuning import TuningError
+    from frontline.knowledge.tuning import tune as run_tune
+    from indexer import ArticleError
+
+    _setup_logging()
+    settings = _settings(kb, data_dir).model_copy(update={"embedding_threads": 0})
+    if settings.embedding_tuned == "off":
+        err.print("[yellow]note:[/] FRONTLINE_EMBEDDING_TUNED=off: the tuned model is stored "
+                  "but not used until it is auto", highlight=False)
+    try:
+        result = run_tune(settings, force=force, progress=lambda m: err.print(m, highlight=False))
+        summary = None if no_index or settings.embedding_tuned == "off" else (
+            KnowledgeBase(settings).reindex(lock_timeout=60))
+    except (TuningError, ArticleError, FileNotFoundError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except FrontlineError as exc:
+        err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+        raise typer.Exit(1) from None
+    out = {**result.to_dict(), "index_version": summary.version if summary else None,
+           "reembedded": summary.reembedded if summary else None}
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    verb = "up to date" if result.reused else f"trained in {result.seconds:.0f} s"
+    typer.echo(f"tuned model {result.fingerprint} ({verb}; {result.pairs} pairs from "
+               f"{result.articles} articles): {result.path}")
+    if summary is not None:
+        typer.echo(f"index {summary.version}: {summary.reembedded} articles embedded with it")
+
+
+@app.command()
 def serve(
     host: Host = "127.0.0.1",
     port: Port = 8000,

@@ -169,7 +169,8 @@ def score(searched: Sequence[Searched], thresholds: Thresholds,
               "una_answered": 0, "una_abstain": 0}
     ranks: list[int | None] = []
     for s in searched:
-        decision = decide(s.hits, thresholds)
+        # Intent sets are scored as published (one intent per query): no vague-opener rule.
+        decision = decide(s.hits, thresholds, None if intent_set else s.item.question)
         expected = s.item.expected
         options = [h.article_id for h in decision.options]
         if decision.outcome == "answer":
@@ -361,7 +362,7 @@ def score_followups(search: RankedSearch, thresholds: Thresholds,
     from frontline.knowledge.decision import in_context
 
     def decide_on(query: str) -> Any:
-        return decide(search.search(query, "public", 10), thresholds)
+        return decide(search.search(query, "public", 10), thresholds, query)
 
     rows: dict[str, dict[str, list[float]]] = {}
     for item in items:

@@ -27,7 +27,7 @@ from frontline.evaluation.metrics import (
     score_followups,
     search_all,
 )
-from frontline.knowledge import Mix, RankedSearch, Thresholds, default_embedding_model
+from frontline.knowledge import Mix, RankedSearch, Thresholds, tuning
 from frontline.knowledge import calibration as calibration_file
 from frontline.knowledge.base import default_thresholds
 from frontline.knowledge.decision import NO_MIX, rank
@@ -164,9 +164,9 @@ def evaluate(
         if max_unanswerable_answered is not None:
             budget = max_unanswerable_answered
 
-        embedder = SentenceTransformerEmbedder(
-            settings.embedding_model or default_embedding_model(),
-            batch_size=settings.embedding_batch_size)
+        model = tuning.model_for(settings, kb_dir)  # the KB-tuned model when one is fresh
+        embedder = SentenceTransformerEmbedder(model, batch_size=settings.embedding_batch_size)
+        progress(f"embedding model: {model}")
         progress(f"indexing {kb_dir} into a scratch folder")
         index_started = time.perf_counter()
         build_index(kb_dir, scratch / "index", embedder, full=True,

@@ -28,6 +28,7 @@ from frontline.knowledge.decision import (
     rank,
 )
 from frontline.knowledge.language import LanguageCheck
+from frontline.knowledge.tuning import ServingEmbedder
 from frontline.settings import Settings
 from indexer import (
     ArticleError,
@@ -36,7 +37,6 @@ from indexer import (
     IndexSummary,
     IndexUnavailable,
     Retriever,
-    SentenceTransformerEmbedder,
     build_index,
     store,
 )
@@ -84,15 +84,16 @@ class RankedSearch:
 class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(
-            settings.embedding_model or default_embedding_model(),
-            batch_size=settings.embedding_batch_size,
-            threads=settings.embedding_threads,
-        )
+        # Without an explicit embedder: the base model, or the KB-tuned one once an index
+        # built with it is published (frontline.knowledge.tuning); searches never wait for it.
+        self._serving = ServingEmbedder(settings) if embedder is None else None
+        self.embedder: Embedder = embedder or self._serving  # type: ignore[assignment]
         self.retriever = Retriever(
             settings.index_dir, self.embedder, mode=settings.retrieval_mode,
             ranking=settings.ranking,
         )
+        if self._serving is not None:
+            self._serving.follow(self._served_model)
         self.mix = Mix(settings.confidence_blend, settings.coverage_weight)
         self.ranked = RankedSearch(self.retriever, self.mix)
         self.language = LanguageCheck(tuple(settings.kb_languages))
@@ -112,6 +113,12 @@ class KnowledgeBase:
         except IndexUnavailable:
             return self._thresholds
         return default_thresholds(self.settings, ranking)
+
+    def _served_model(self) -> str | None:
+        try:
+            return self.retriever.current().manifest.model
+        except IndexUnavailable:
+            return None
 
     def has_index(self) -> bool:
         return store.current_version(self.settings.index_dir) is not None
@@ -157,7 +164,7 @@ class KnowledgeBase:
     def decide(self, query: str, audience: Audience = "public",
                k: int | None = None) -> Decision:
         """Search and apply the answer decision with the thresholds in force."""
-        return decide(self.search(query, audience, k), self.thresholds)
+        return decide(self.search(query, audience, k), self.thresholds, query)
 
     def decide_in_context(self, query: str, previous: str | None,
                           audience: Audience = "public") -> tuple[Decision, str]:
@@ -205,7 +212,7 @@ class KnowledgeBase:
             summary = build_index(
                 self.settings.kb_dir,
                 self.settings.index_dir,
-                self.embedder,
+                self._serving.for_build() if self._serving is not None else self.embedder,
                 full=full,
                 skip_invalid=skip_invalid,
                 chunk_max_chars=self.settings.chunk_max_chars,

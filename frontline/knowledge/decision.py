@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from indexer import Hit
+from indexer.terms import query_terms
 
 Outcome = Literal["answer", "clarify", "abstain"]
 Level = Literal["high", "medium", "low"]
@@ -20,6 +21,12 @@ MAX_OPTIONS = 3  # articles a clarification offers at most
 # With the classifier, this many of the ranking's best articles are re-ordered by certainty.
 SHORTLIST = 10
 MAX_COVERAGE_WEIGHT = 4.0
+# A message with fewer topic words than this ("billing", "my account", "it's broken") is too
+# vague to be answered with one article, however sure the ranking is: it is clarified with the
+# likeliest topics instead. Topic words are the question's words minus function words
+# (indexer.terms.query_terms). Chosen on the sample KB's dev split, vague openers included
+# (docs/evaluation.md, "Vague openers").
+MIN_TOPIC_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,9 @@ class Decision:
     # clarify only: True when the best hit was answerable but a runner-up came too close;
     # False when no hit was certain enough to answer.
     ambiguous: bool = False
+    # True when the message had too few topic words to be answered (``MIN_TOPIC_WORDS``): the
+    # options are the likeliest topics, and the customer is asked what about.
+    vague: bool = False
 
     @property
     def best(self) -> ScoredHit | None:
@@ -129,13 +139,31 @@ class Decision:
         }
 
 
-def decide(hits: Sequence[ScoredHit], thresholds: Thresholds) -> Decision:
+def topic_words(query: str) -> int:
+    """How many distinct topic words (stems, function words left out) ``query`` has."""
+    return len(query_terms(query))
+
+
+def decide(hits: Sequence[ScoredHit], thresholds: Thresholds,
+           query: str | None = None) -> Decision:
     """``answer`` when the best hit clears ``answer`` and no other hit is within ``margin`` of
     it; ``clarify`` with the close hits (ambiguous), or — when the best hit clears only
     ``clarify`` — with the top ``max_options`` hits in ranking order (the ranking fuses
     evidence a single hit's certainty does not carry, e.g. a body passage the classifier never
-    saw); ``abstain`` when the best hit does not reach ``clarify``."""
-    hits = list(hits)
+    saw); ``abstain`` when the best hit does not reach ``clarify``.
+
+    Given the ``query``, a message with fewer than ``MIN_TOPIC_WORDS`` topic words is never
+    answered: it is clarified with the top ``max_options`` hits (``vague``: the customer is
+    asked what about), or abstains when none reaches ``clarify``."""
+    decision = _decide(list(hits), thresholds)
+    if query is None or decision.outcome == "abstain" or (
+            topic_words(query) >= MIN_TOPIC_WORDS):
+        return decision
+    return Decision("clarify", decision.hits, decision.hits[: thresholds.max_options],
+                    thresholds, vague=True)
+
+
+def _decide(hits: list[ScoredHit], thresholds: Thresholds) -> Decision:
     if not hits or hits[0].certainty < thresholds.clarify:
         return Decision("abstain", hits, thresholds=thresholds)
     top = hits[0].certainty

@@ -1,0 +1,293 @@
+"""KB-tuned embeddings (``frontline tune``): the embedding model fine-tuned on the KB's own
+titles, headings and example questions, stored under ``<data dir>/tuned/``.
+
+Training is contrastive (sentence-transformers' ``MultipleNegativesRankingLoss``): each example
+question and each section heading is paired with its article's title, and the other articles'
+titles in the same batch are its negatives (no article twice in a batch). Only what the KB
+itself holds is used — never a labelled evaluation question.
+
+A tuned model is keyed by a **fingerprint** of what it was trained on (the base model, the
+recipe, and every article's id, title, headings and questions): it is used until those change,
+then the base model serves again until ``frontline tune`` runs anew. Body edits that leave the
+headings alone keep it.
+
+Serving never waits for tuning. ``ServingEmbedder.for_build`` picks the model a new index
+version is built with (the fresh tuned model, else the base one), and the service embeds
+each query with the model the *published* version was built with, so a service started
+before a tune keeps answering with the base model and switches when the tuned version is
+published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from frontline.settings import Settings
+from indexer import Article, Embedder, SentenceTransformerEmbedder, chunk, load_articles
+from indexer.embedding import model_identity
+
+logger = logging.getLogger(__name__)
+
+FOLDER = "tuned"  # below the data dir
+RECIPE = 1  # part of the fingerprint: a change to the training recipe makes old models stale
+EPOCHS = 1
+BATCH_SIZE = 32
+LEARNING_RATE = 5e-5
+WARMUP_RATIO = 0.1
+SEED = 16
+KEEP = 2  # tuned models kept (the newest; an index built on the previous one may be serving)
+INFO = "tuning.json"
+
+
+class TuningError(RuntimeError):
+    """The KB has too little to tune on, or training failed."""
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    fingerprint: str
+    path: Path
+    pairs: int
+    articles: int
+    seconds: float
+    reused: bool = False  # a model for this fingerprint existed already
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+def base_model(settings: Settings) -> str:
+    if settings.embedding_model:
+        return settings.embedding_model
+    from frontline.knowledge.base import default_embedding_model
+
+    return default_embedding_model()
+
+
+def headings(article: Article) -> list[str]:
+    """The article's distinct section headings (the last part of each heading path)."""
+    seen: dict[str, None] = {}
+    for entry in chunk(article, max_chars=100_000):
+        if entry.kind == "section" and entry.heading:
+            seen.setdefault(entry.heading.split(" > ")[-1].strip(), None)
+    return [h for h in seen if h]
+
+
+def training_pairs(articles: Iterable[Article]) -> list[tuple[str, str]]:
+    """(anchor, positive) pairs: every example question and heading with its article's title."""
+    pairs = []
+    for article in articles:
+        for anchor in (*article.questions, *headings(article)):
+            if anchor.strip() and anchor.strip().lower() != article.title.strip().lower():
+                pairs.append((anchor.strip(), article.title.strip()))
+    return pairs
+
+
+def fingerprint(articles: Iterable[Article], base: str) -> str:
+    """A digest of what a tuned model is trained on: base model, recipe, and per article its
+    id, title, headings and questions (not the body text)."""
+    digest = hashlib.sha256(f"recipe {RECIPE} epochs {EPOCHS}\n{model_identity(base)}\n".encode())
+    for article in sorted(articles, key=lambda a: a.id):
+        parts = [article.id, article.title, *headings(article), "\1", *article.questions]
+        digest.update(("\0".join(parts) + "\n").encode())
+    return digest.hexdigest()[:16]
+
+
+def root(settings: Settings) -> Path:
+    return settings.data_dir / FOLDER
+
+
+def model_path(settings: Settings, print_: str) -> Path:
+    return root(settings) / print_ / "model"
+
+
+def fresh_model(settings: Settings, articles: Sequence[Article] | None = None) -> Path | None:
+    """The tuned model for the KB as it is now, or None (none trained, or stale, or tuning
+    is off). Raises ``FileNotFoundError`` when the KB folder is missing."""
+    if settings.embedding_tuned == "off":
+        return None
+    if articles is None:
+        articles = load_articles(settings.kb_dir, skip_invalid=True).articles
+    path = model_path(settings, fingerprint(articles, base_model(settings)))
+    return path if (path / "config.json").is_file() else None
+
+
+def model_for(settings: Settings, kb_dir: Path) -> str:
+    """The model an index of ``kb_dir`` is built with: its fresh tuned model (tuning on), else
+    the base model — what ``frontline eval`` measures, as the service would build it."""
+    tuned = fresh_model(settings.model_copy(update={"kb_dir": kb_dir}))
+    return str(tuned) if tuned else base_model(settings)
+
+
+def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
+         progress: Callable[[str], None] = logger.info) -> TuneResult:
+    """Fine-tune the base model on the KB in ``settings.kb_dir`` and store it under the data
+    dir, keyed by the fingerprint; reuse the stored one when the fingerprint is unchanged
+    (unless ``force``). Raises ``TuningError`` when the KB has fewer than two articles or
+    nothing to pair, ``ArticleError`` for a broken article."""
+    started = time.perf_counter()
+    articles = load_articles(settings.kb_dir).articles
+    base = base_model(settings)
+    print_ = fingerprint(articles, base)
+    target = model_path(settings, print_)
+    pairs = training_pairs(articles)
+    if (target / "config.json").is_file() and not force:
+        return TuneResult(print_, target, len(pairs), len(articles),
+                          round(time.perf_counter() - started, 1), reused=True)
+    if len(articles) < 2 or len({p for _, p in pairs}) < 2:
+        raise TuningError(f"{settings.kb_dir}: tuning needs at least two articles with example "
+                          "questions or headings")
+    progress(f"tuning {model_identity(base)} on {len(pairs)} pairs from {len(articles)} articles "
+             f"({epochs} epoch{'s' if epochs != 1 else ''}, CPU)")
+    scratch = target.parent.with_name(f".tmp-{print_}-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        _train(base, pairs, scratch, epochs)
+        (scratch / INFO).write_text(json.dumps({
+            "fingerprint": print_, "base": model_identity(base), "recipe": RECIPE,
+            "epochs": epochs, "pairs": len(pairs), "articles": len(articles),
+            "seconds": round(time.perf_counter() - started, 1), "created_at": time.time(),
+        }, indent=2) + "\n")
+        if target.parent.exists():
+            shutil.rmtree(target.parent)
+        scratch.rename(target.parent)
+    except Exception:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    prune(settings, keep=print_)
+    return TuneResult(print_, target, len(pairs), len(articles),
+                      round(time.perf_counter() - started, 1))
+
+
+def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int) -> None:
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    model = SentenceTransformer(base, device="cpu", local_files_only=True)
+    data = Dataset.from_dict({"anchor": [a for a, _ in pairs],
+                              "positive": [p for _, p in pairs]})
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=BATCH_SIZE,
+        learning_rate=LEARNING_RATE,
+        warmup_steps=WARMUP_RATIO,  # a float: the share of the steps (Transformers 5)
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        save_strategy="no",
+        report_to=[],
+        logging_strategy="no",
+        disable_tqdm=True,
+        use_cpu=True,
+        seed=SEED,
+        dataloader_num_workers=0,
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data,
+                                         loss=MultipleNegativesRankingLoss(model))
+    trainer.train()
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    model.save(str(out / "model"))
+
+
+def prune(settings: Settings, *, keep: str) -> None:
+    """Remove tuned models but ``keep`` and the newest others (``KEEP`` in all)."""
+    folder = root(settings)
+    if not folder.is_dir():
+        return
+    others = sorted((p for p in folder.iterdir() if p.is_dir() and p.name != keep
+                     and not p.name.startswith(".")),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[KEEP - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _embedder(settings: Settings, model: str) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(model, batch_size=settings.embedding_batch_size,
+                                       threads=settings.embedding_threads)
+
+
+class ServingEmbedder:
+    """The service's embedder. Queries are embedded with the model the published index
+    version was built with (``served`` returns its manifest's model name, or None when nothing
+    is published): the base model, or a tuned one found under ``<data dir>/tuned/``; an index
+    built with a model this process cannot find is searched with the base model (logged).
+    ``for_build`` is the model a new version is built with. Models load once and are kept."""
+
+    def __init__(self, settings: Settings, served: Callable[[], str | None] | None = None
+                 ) -> None:
+        self.settings = settings
+        self.base = _embedder(settings, base_model(settings))
+        self.served = served
+        self._by_name: dict[str, Embedder] = {}
+        self._by_path: dict[str, Embedder] = {}
+        self._missing: set[str] = set()
+
+    def follow(self, served: Callable[[], str | None]) -> None:
+        self.served = served
+
+    def _at(self, path: Path) -> Embedder:
+        key = str(path)
+        if key not in self._by_path:
+            self._by_path[key] = _embedder(self.settings, key)
+        return self._by_path[key]
+
+    def for_build(self) -> Embedder:
+        """The fresh tuned model when tuning is on and one exists for the KB as it is now,
+        else the base model. The KB is read only when some tuned model exists."""
+        folder = root(self.settings)
+        if self.settings.embedding_tuned == "off" or not folder.is_dir() or not any(
+                folder.glob("*/model/config.json")):
+            return self.base
+        try:
+            tuned = fresh_model(self.settings)
+        except (FileNotFoundError, ValueError):
+            return self.base
+        return self._at(tuned) if tuned else self.base
+
+    def current(self) -> Embedder:
+        name = self.served() if self.served is not None else None
+        if name is None or name == self.base.name:
+            return self.base
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
+        if name not in self._missing:
+            folder = root(self.settings)
+            for candidate in sorted(folder.glob("*/model")) if folder.is_dir() else []:
+                if model_identity(str(candidate)) == name:
+                    self._by_name[name] = found = self._at(candidate)
+                    logger.info("queries are embedded with the tuned model %s", candidate)
+                    return found
+            self._missing.add(name)
+            logger.warning("the published index was built with %s, neither the base model nor "
+                           "a tuned one under %s: searching with the base model", name, folder)
+        return self.base
+
+    @property
+    def name(self) -> str:
+        return self.current().name
+
+    @property
+    def dim(self) -> int:
+        return self.current().dim
+
+    def embed(self, texts: Sequence[str], *,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+        return self.current().embed(texts, progress=progress)
