@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from frontline.knowledge import RankedSearch, ScoredHit, Thresholds, decide
-from frontline.knowledge.decision import MAX_OPTIONS
+from frontline.knowledge.decision import MAX_OPTIONS, MIN_TOPIC_WORDS, topic_words
 from indexer import Hit, Retriever
 
 SPLITS = ("dev", "test")
@@ -268,6 +268,10 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
     unanswerable = np.array([s.item.expected is None for s in searched])
     top_ok = np.array([_is_expected(s, s.hits[:1]) for s in searched])
     offered = np.array([_is_expected(s, s.hits[:MAX_OPTIONS]) for s in searched])
+    # ``decide``'s vague-opener rule (not for intent sets, scored as published): a message
+    # with too few topic words is clarified with the top options, never answered.
+    specific = np.array([not clarify or topic_words(s.item.question) >= MIN_TOPIC_WORDS
+                         for s in searched])
     n_una = int(unanswerable.sum())
     answerable = n - n_una
     allowed = max_unanswerable_answered * n_una
@@ -290,7 +294,7 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
         above = top >= answer
         for margin in margins:
             has_close, close_ok = ambiguous[margin]
-            answered = above & ~has_close
+            answered = above & ~has_close & specific
             if (answered & unanswerable).sum() > allowed:
                 continue
             answered_ok = int((answered & top_ok).sum())
@@ -302,8 +306,8 @@ def calibrate(searched: Sequence[Searched], *, max_unanswerable_answered: float 
                 continue
             floor_ids = np.flatnonzero(floors_all <= answer)
             low = reached[floor_ids] & ~above  # clarified below the answer threshold
-            covered = ((answered & top_ok) | (above & has_close & close_ok))[None, :] | (
-                low & offered)
+            covered = ((answered & top_ok) | (above & specific & has_close & close_ok)
+                       | (above & ~specific & offered))[None, :] | (low & offered)
             declined = (~reached[floor_ids] & unanswerable).sum(axis=1) / (n_una or 1)
             cover = covered.sum(axis=1)
             for j, floor_id in enumerate(floor_ids):
