@@ -68,26 +68,36 @@ class Foreign:
         return ONLY_IN["en"].format(kb=kb), BUTTONS["en"]
 
 
+# One detector per set of languages in a process (each holds ~0.5 GB of models), shared by
+# every LanguageCheck: a service builds it once at start-up (KnowledgeBase.warm).
+_DETECTORS: dict[tuple[str, ...], Any] = {}
+_DETECTORS_LOCK = threading.Lock()
+
+
 class LanguageCheck:
-    """Built once (the models load lazily, on the first message long enough to judge)."""
+    """Built once (the models load on the first message long enough to judge, or ``warm``)."""
 
     def __init__(self, kb_languages: tuple[str, ...] = ("en",)) -> None:
         self.kb_languages = kb_languages
-        self._detector: Any = None
-        self._lock = threading.Lock()
 
     def _load(self) -> Any:
-        if self._detector is None:
-            with self._lock:
-                if self._detector is None:
+        codes = tuple(dict.fromkeys((*self.kb_languages, *DETECTED)))
+        detector = _DETECTORS.get(codes)
+        if detector is None:
+            with _DETECTORS_LOCK:
+                detector = _DETECTORS.get(codes)
+                if detector is None:
                     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-                    codes = dict.fromkeys((*self.kb_languages, *DETECTED))
                     languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper()))
                                  for c in codes if hasattr(IsoCode639_1, c.upper())]
-                    self._detector = LanguageDetectorBuilder.from_languages(
-                        *languages).build()
-        return self._detector
+                    detector = LanguageDetectorBuilder.from_languages(*languages).build()
+                    _DETECTORS[codes] = detector
+        return detector
+
+    def warm(self) -> None:
+        """Build the detector now rather than on the first customer's message."""
+        self._load()
 
     def foreign(self, text: str) -> Foreign | None:
         """The message's language when it is clearly not one the KB is written in."""
