@@ -12,9 +12,10 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.common import FrontlineAction, UsesServices, channel_of
 from bot.actions.knowledge import answer_in_form
-from frontline.redaction import valid_email
+from frontline.redaction import mask_email, valid_email
 from frontline.services import Services
 from frontline.support import summary_from_events, transcript
+from frontline.support.vault import EmailVault
 from frontline.ticketing import NUMBER_OFFSET, SUMMARY_MAX, propose_summary
 from indexer.text import shorten
 
@@ -137,8 +138,10 @@ class ActionFileTicket(FrontlineAction):
             domain: dict[str, Any]) -> list[EventType]:
         services = self.services
         session_id = tracker.sender_id
+        # The assistant saw a token for the address (frontline.support.vault): file the real one.
+        email = EmailVault(services.db).reveal(session_id, tracker.get_slot("email") or "")
         ticket = services.tickets.create(
-            email=tracker.get_slot("email") or "",
+            email=email,
             summary=tracker.get_slot("summary") or "Customer request",
             details=tracker.get_slot("details") or "",
             transcript=transcript(services.conversations, session_id),
@@ -150,8 +153,8 @@ class ActionFileTicket(FrontlineAction):
                                ticket_id=ticket.id, deflected=False)
         dispatcher.utter_message(
             text=f"Thanks — I've filed ticket **#{ticket.number}**. Our support team will reply "
-            f"to {ticket.email} (support hours: Monday to Friday, 07:00–19:00 UTC). You can ask "
-            f"me for its status any time with the ticket number."
+            f"to {mask_email(ticket.email)} (support hours: Monday to Friday, 07:00–19:00 UTC). "
+            "You can ask me for its status any time with the ticket number."
         )
         return [SlotSet("summary", None), SlotSet("details", None), SlotSet("kb_state", None)]
 
@@ -199,7 +202,9 @@ class ActionTicketStatus(FrontlineAction):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
         number = int(re.sub(r"\D", "", tracker.get_slot("ticket_number") or "") or 0)
-        ticket = self.services.tickets.lookup(number, tracker.get_slot("email") or "")
+        email = EmailVault(self.services.db).reveal(tracker.sender_id,
+                                                    tracker.get_slot("email") or "")
+        ticket = self.services.tickets.lookup(number, email)
         if ticket is None:
             dispatcher.utter_message(
                 text="I couldn't find a ticket with that number and email address. Please check "

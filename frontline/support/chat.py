@@ -4,7 +4,8 @@ Every customer message is stored before it is forwarded; every reply is stored a
 of a message already handled is answered again from what was stored. When a person has the
 conversation, messages go to them, not to the assistant. When the assistant cannot be reached,
 the customer is told so honestly, the words are kept, and an email address given meanwhile
-turns the kept words into a ticket.
+turns the kept words into a ticket. The assistant never sees an email, card or phone number in
+clear (``frontline.support.vault``).
 
 Turns of one conversation run one at a time (in this process), so a handoff that starts while
 a message is being handled takes effect for the next message, never halfway through one.
@@ -27,6 +28,7 @@ from frontline.support.conversations import BOT, CUSTOMER, Conversations
 from frontline.support.excerpt import salient
 from frontline.support.handoff import RELAYED, Handoff
 from frontline.support.transcript import transcript
+from frontline.support.vault import EmailVault
 from frontline.ticketing import TicketBackend, propose_summary
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class ChatService:
         self.tickets = tickets
         self.events = events
         self.handoff = handoff
+        self.vault = EmailVault(conversations.db)
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -129,7 +132,9 @@ class ChatService:
             await run_in_threadpool(self.handoff.relay, handoff, kept.text)
             return [OutMessage(text=RELAYED)]
         try:
-            said_to_assistant = salient(text, self.assistant_max_chars)
+            # Rasa's tracker store keeps what it is sent: no email, card or phone in clear.
+            said_to_assistant = await run_in_threadpool(
+                self.vault.protect, session_id, salient(text, self.assistant_max_chars))
             replies = replies_from(await self.assistant.send(session_id, said_to_assistant))
         except AssistantUnavailable as exc:
             logger.error("assistant unavailable for session %s: %s", session_id, exc.detail)

@@ -52,6 +52,8 @@ from frontline.db import (
 from frontline.errors import DatabaseUnavailable
 from frontline.rasa.endpoints import tracker_url
 from frontline.settings import Settings
+from frontline.support.vault import EmailToken
+from frontline.ticketing.history import TicketStatusChange
 
 logger = logging.getLogger(__name__)
 TRACKER_TABLE = "events"  # Rasa's SQLTrackerStore: id, sender_id, type_name, timestamp, …, data
@@ -218,6 +220,10 @@ class Privacy:
             found |= set(session.scalars(select(ChatSession.session_id).where(
                 ChatSession.handoff_ticket_id.in_(ids))).all())
         if email.strip():
+            # Rasa saw a token for the address (frontline.support.vault), older tracker rows
+            # may hold it in clear.
+            found |= set(session.scalars(select(EmailToken.session_id).where(
+                EmailToken.email == email.strip().lower())).all())
             found |= self.tracker.senders_mentioning(email.strip())
         return found
 
@@ -320,7 +326,8 @@ class Privacy:
         events that feed the reports (their text goes, their figures stay). Returns counts per
         table; ``events_anonymised`` and ``process_feedback_unlinked`` rows were kept, changed."""
         counts = {"tickets": 0, "messages": 0, "chat_sessions": 0, "slack_threads": 0,
-                  "slack_outbox": 0, "events_anonymised": 0, "process_feedback_unlinked": 0}
+                  "slack_outbox": 0, "events_anonymised": 0, "process_feedback_unlinked": 0,
+                  "email_tokens": 0}
         with self.db.session() as session:
             tickets = self._tickets(session, email)
             ids = [t.id for t in tickets]
@@ -356,8 +363,15 @@ class Privacy:
                 counts["chat_sessions"] = _deleted(session.execute(
                     delete(ChatSession).where(chat_filter)))
             if ids:
+                session.execute(delete(TicketStatusChange).where(
+                    TicketStatusChange.ticket_id.in_(ids)))
                 counts["tickets"] = _deleted(session.execute(
                     delete(Ticket).where(Ticket.id.in_(ids))))
+            token_filter = [EmailToken.email == email.strip().lower()]
+            if sessions:
+                token_filter.append(EmailToken.session_id.in_(sorted(sessions)))
+            counts["email_tokens"] = _deleted(session.execute(
+                delete(EmailToken).where(or_(*token_filter))))
         # Our database is committed first: should the tracker fail, running erase again still
         # finds the conversations there by the email's text, and nothing of ours is left.
         try:
@@ -419,6 +433,12 @@ class Privacy:
                 Event.created_at < cutoff, Event.query.is_not(None)).values(query=None)))
             counts["slack_outbox"] = _deleted(session.execute(delete(SlackOutbox).where(
                 SlackOutbox.status.in_(FINISHED_OUTBOX), SlackOutbox.created_at < cutoff)))
+            # The addresses behind the tokens of conversations idle that long (a token is only
+            # needed while its conversation goes on).
+            stale = EmailToken.created_at < cutoff
+            if kept:
+                stale = and_(stale, EmailToken.session_id.not_in(sorted(kept)))
+            counts["email_tokens"] = _deleted(session.execute(delete(EmailToken).where(stale)))
         try:
             counts["rasa_events"] = self.tracker.delete(before=cutoff.timestamp())
         except DatabaseUnavailable as exc:

@@ -174,7 +174,9 @@ def test_ticket_form_validation_and_filing(services: Services) -> None:
 
     messages, events = run(ActionFileTicket(services), tracker(slots={
         "email": "ann@example.com", "summary": "Exports fail", "details": "since monday"}))
-    assert "#10001" in messages[0]["text"] and "ann@example.com" in messages[0]["text"]
+    # The confirmation (kept in Rasa's tracker and our messages) shows the address masked.
+    assert "#10001" in messages[0]["text"] and "a•••@example.com" in messages[0]["text"]
+    assert "ann@example.com" not in messages[0]["text"]
     ticket = services.tickets.get(10001)
     assert ticket.tried_articles == [] and ticket.details == "since monday"
     assert [t["sender"] for t in ticket.transcript] == ["customer", "bot"]
