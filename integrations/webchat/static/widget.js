@@ -1104,7 +1104,13 @@ textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px;
   function showSuggestions(query, suggestions) {
     suggestList.textContent = "";
     for (const s of suggestions.slice(0, 3)) {
-      const href = s && safeUrl(s.url);
+      if (!s || !s.id) continue;
+      // The help page on the service this widget talks to (its own links name
+      // FRONTLINE_PUBLIC_URL, which a deployment may have left at its default), at the
+      // matching section, marked as a suggestion opened.
+      const section = /#([^#\s]+)$/.exec(String(s.url || ""));
+      const href = safeUrl(BASE + "/help/" + encodeURIComponent(String(s.id)) + "?from=suggest" +
+        (section ? "#" + section[1] : ""));
       if (!href) continue;
       const link = el("a", { href: href, target: "_blank", rel: "noopener" },
         el("strong", { text: String(s.title || s.id || href) }),

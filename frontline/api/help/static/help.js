@@ -37,7 +37,7 @@
       for (const s of suggestions) {
         const id = String(s.id || "");
         if (!id) continue;
-        const anchor = /#([\w-]+)$/.exec(String(s.url || ""));
+        const anchor = /#([^#\s]+)$/.exec(String(s.url || ""));
         const link = document.createElement("a");
         link.href = "/help/" + encodeURIComponent(id) + (anchor ? "#" + anchor[1] : "");
         const title = document.createElement("strong");
