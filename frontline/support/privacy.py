@@ -265,6 +265,8 @@ class Privacy:
                 if ids else []
             threads = list(session.scalars(select(SlackThread).where(
                 SlackThread.ticket_id.in_(ids))).all()) if ids else []
+            tokens = list(session.scalars(select(EmailToken).where(
+                EmailToken.email == email.strip().lower()).order_by(EmailToken.id)).all())
 
         number = {t.id: t.number for t in tickets}
         out_tickets: list[dict[str, Any]] = [{
@@ -312,6 +314,9 @@ class Privacy:
                 "created_at": _iso(f.created_at)} for f in feedback],
             "slack_messages": [{"ticket_number": number.get(th.ticket_id),
                                 "channel": th.channel, "ts": th.ts} for th in threads],
+            # The tokens Rasa saw for the address, by conversation (frontline.support.vault).
+            "email_tokens": [{"token": t.token, "session_id": t.session_id,
+                              "created_at": _iso(t.created_at)} for t in tokens],
             "rasa_tracker": {
                 "available": missing is None,
                 "detail": missing or "events of the sessions above in Rasa's tracker store",

@@ -53,6 +53,10 @@ def test_privacy_erase_and_retention_remove_the_addresses(database: Database,
             created_at=datetime.now(UTC) - timedelta(days=40)))
     settings = make_settings(tmp_path, tmp_path, database_url=database.url)
     privacy = Privacy(database, settings)
+    exported = privacy.export("Ann@example.com")
+    assert [(t["session_id"], is_token(t["token"])) for t in exported["email_tokens"]] == [
+        ("sess-ann", True)]
+    assert "sess-ann" in {s["session_id"] for s in exported["sessions"]}
     assert privacy.erase("ANN@example.com")["email_tokens"] == 1
     assert privacy.purge(30)["email_tokens"] == 1
     with database.session() as session:
