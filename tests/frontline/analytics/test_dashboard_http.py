@@ -160,6 +160,7 @@ def test_draft_an_article_from_a_gap(app_client: TestClient, tmp_path: Path) -> 
     sign_in(app_client)
     page = app_client.get("/dashboard/gaps", params=WEEK).text
     assert "do you integrate with SAP" in page and "+200 %" in page
+    assert "clarified, said none of these: 1" in page and "abstained: 2" in page
     form = page.split('<form method="post" action="/dashboard/gaps/draft')[1].split("</form>")[0]
     questions = re.findall(r'name="question" value="([^"]+)"', form)
     assert len(questions) == 3
