@@ -153,7 +153,7 @@ def article_terms_cost(kb: Path, copies: int) -> None:
     import sqlite3
 
     articles = load_articles(kb).articles
-    texts = [(f"{a.id}-{i}", "\n".join([a.title, *a.questions, a.body]))
+    texts = [(f"{a.id}-{i}", "\n".join([a.title, *a.questions, a.body]), True)
              for i in range(copies) for a in articles]
     work = Path(tempfile.mkdtemp(prefix="bench-terms-"))
     try:
@@ -168,7 +168,7 @@ def article_terms_cost(kb: Path, copies: int) -> None:
         rows = conn.execute("SELECT count(*) FROM article_terms").fetchone()[0]
         terms_mb = db.stat().st_size / 1e6
         conn.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)",
-                         [(i, t) for i, (_, t) in enumerate(texts)])
+                         [(i, t) for i, (_, t, _) in enumerate(texts)])
         conn.commit()
         rng = random.Random(3)
         queries = [rng.choice(a.questions) for a in articles if a.questions for _ in range(3)]

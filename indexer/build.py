@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import classifier, store, terms
+from indexer import dense as dense_index
 from indexer.articles import Article, ArticleError, load_articles
 from indexer.chunking import Chunk, chunk
 from indexer.embedding import Embedder
@@ -83,8 +84,12 @@ def build_index(
     keep_versions: int = 3,
     lock_timeout: float = 0.0,
     progress: ProgressFn | None = None,
+    approximate_above: int = dense_index.APPROXIMATE_ABOVE,
 ) -> IndexSummary:
     """Index ``kb_dir`` into a new version under ``index_dir`` and publish it.
+
+    The dense index is exact up to ``approximate_above`` chunks and approximate (IVF) above
+    (``indexer.dense``).
 
     Returns an ``IndexSummary``. Raises ``ArticleError`` for the first invalid article (unless
     ``skip_invalid``), ``FileNotFoundError`` if ``kb_dir`` is missing, and ``store.IndexLocked``
@@ -136,6 +141,7 @@ def build_index(
                 prev_dir if reusable else None,
                 chunk_max_chars,
                 progress,
+                approximate_above,
             )
             store.Manifest(
                 version=name,
@@ -186,6 +192,7 @@ def _write_version(
     prev_dir: Path | None,
     chunk_max_chars: int,
     progress: ProgressFn | None,
+    approximate_above: int = dense_index.APPROXIMATE_ABOVE,
 ) -> _Written:
     import faiss
 
@@ -201,6 +208,7 @@ def _write_version(
     try:
         if prev_dir is None:
             conn.executescript(store.SCHEMA)
+        store.ensure_public_lexical(conn)
         # Article terms are cheap (no embedding): rewritten for all when their format changed.
         terms_current = conn.execute("PRAGMA user_version").fetchone()[0] == terms.FORMAT
         if not terms_current:
@@ -226,6 +234,8 @@ def _write_version(
             if dense is not None and stale_rows:
                 dense.remove_ids(np.asarray(stale_rows, dtype=np.int64))  # type: ignore[arg-type]
             conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(r,) for r in stale_rows])
+            conn.executemany("DELETE FROM chunks_fts_public WHERE rowid = ?",
+                             [(r,) for r in stale_rows])
             conn.executemany("DELETE FROM chunks WHERE article_id = ?", [(a,) for a in stale])
             conn.executemany("DELETE FROM articles WHERE id = ?", [(a,) for a in stale])
             conn.executemany("DELETE FROM article_terms WHERE article_id = ?",
@@ -253,10 +263,6 @@ def _write_version(
             progress(0, len(texts))
         vectors = embedder.embed(texts, progress=tick) if texts else None
         embed_seconds = time.perf_counter() - embed_started
-        if dense is None:
-            import faiss
-
-            dense = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
 
         now = time.time()
         conn.executemany(
@@ -280,33 +286,35 @@ def _write_version(
             )
             rowid = int(cursor.lastrowid or 0)
             ids.append(rowid)
-            conn.execute(
-                "INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)",
-                (rowid, _lexical_text(article, piece)),
-            )
-        terms.write(conn, ((a.id, _term_text(a)) for a in (todo if terms_current else articles)))
+            lexical = _lexical_text(article, piece)
+            conn.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, lexical))
+            if article.audience == "public":  # public statistics never see internal rows
+                conn.execute("INSERT INTO chunks_fts_public (rowid, text) VALUES (?, ?)",
+                             (rowid, lexical))
+        terms.write(conn, ((a.id, _term_text(a), a.audience == "public")
+                           for a in (todo if terms_current else articles)))
         conn.execute(f"PRAGMA user_version = {terms.FORMAT}")
-        if vectors is not None and len(ids):
-            dense.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        rowids = np.asarray(ids, dtype=np.int64)
+        if dense is None and vectors is not None and len(ids) > approximate_above:
+            dense = dense_index.approximate(vectors, rowids)
+        else:
+            if dense is None:
+                dense = dense_index.exact(embedder.dim)
+            if vectors is not None and len(ids):
+                dense.add_with_ids(vectors, rowids)
+            dense = dense_index.fit(dense, approximate_above)
         conn.commit()
         total_chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
         examples = conn.execute(
-            "SELECT id, article_id, text FROM chunks WHERE kind IN ('title', 'question') "
-            "ORDER BY id"
+            "SELECT id, article_id, text, audience FROM chunks "
+            "WHERE kind IN ('title', 'question') ORDER BY id"
         ).fetchall()
     finally:
         conn.close()
-    if examples:
-        questions, labels = [r[2] for r in examples], [r[1] for r in examples]
-        if prev_dir is not None and classifier.stored_digest(prev_dir) == (
-            classifier.examples_digest(questions, labels)
-        ):
-            shutil.copyfile(prev_dir / classifier.FILE, folder / classifier.FILE)
-        else:
-            matrix = np.vstack([dense.reconstruct(int(r[0])) for r in examples])
-            model = classifier.train(matrix, questions, labels)
-            if model is not None:
-                model.save(folder)
+    _write_classifier(folder, prev_dir, dense, examples, classifier.FILE)
+    public = [r for r in examples if r[3] == "public"]
+    if len(public) < len(examples):  # internal articles exist: public ones get their own
+        _write_classifier(folder, prev_dir, dense, public, classifier.PUBLIC_FILE)
     if dense.ntotal != total_chunks:  # pragma: no cover - a bug, never a user error
         raise RuntimeError(f"index mismatch: {dense.ntotal} vectors for {total_chunks} chunks")
     faiss.write_index(dense, str(folder / "dense.faiss"))
@@ -318,6 +326,24 @@ def _write_version(
         embed_seconds=embed_seconds,
         dim=int(dense.d),
     )
+
+
+def _write_classifier(folder: Path, prev_dir: Path | None, dense, examples,  # type: ignore[no-untyped-def]
+                      name: str) -> None:
+    """Train the article classifier ``name`` on ``examples`` (rows of chunk id, article id,
+    text), or copy the previous version's when it was trained on the same examples."""
+    if not examples:
+        return
+    questions, labels = [r[2] for r in examples], [r[1] for r in examples]
+    if prev_dir is not None and classifier.stored_digest(prev_dir, name) == (
+        classifier.examples_digest(questions, labels)
+    ):
+        shutil.copyfile(prev_dir / name, folder / name)
+        return
+    matrix = dense.reconstruct_batch(np.asarray([int(r[0]) for r in examples], np.int64))
+    model = classifier.train(matrix, questions, labels)
+    if model is not None:
+        model.save(folder, name)
 
 
 def _chunk_rows(conn, article_ids: list[str]) -> list[int]:  # type: ignore[no-untyped-def]

@@ -6,6 +6,10 @@ and word pairs (the exact terms a domain uses: "top up" vs "transfer" in banking
 embedding alone reached 96.0 % top-1 on CLINC150 validation and 93.5 % on the BANKING77
 held-out part; with TF-IDF beside it 97.0 % and 93.9 %. Its probability is the answer
 decision's confidence. Stored as plain arrays (no pickle).
+
+When a KB has internal articles, a second classifier is trained on the public articles alone
+(``PUBLIC_FILE``) and serves public searches: its vocabulary, IDF and weights never saw an
+internal article, so adding or editing one leaves every public probability as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 FILE = "classifier.npz"
-FORMAT = 2  # part of the index signature: a version with an older classifier is rebuilt
+PUBLIC_FILE = "classifier-public.npz"  # trained on public articles only, when there are others
+# Part of the index signature: a version with an older classifier is rebuilt (3: the
+# public-only classifier beside the full one).
+FORMAT = 3
 MAX_CLASSES = 2000  # beyond this, training memory and time grow past "seconds"
 C = 10.0  # inverse regularization, chosen on CLINC150 validation (1, 10, 100 tried)
 NGRAMS = (1, 2)
@@ -69,14 +76,14 @@ class ArticleClassifier:
         exp = np.exp(logits)
         return exp / exp.sum()
 
-    def save(self, folder: Path) -> None:
-        np.savez(folder / FILE, classes=self.classes, coef=self.coef,
+    def save(self, folder: Path, name: str = FILE) -> None:
+        np.savez(folder / name, classes=self.classes, coef=self.coef,
                  intercept=self.intercept, terms=self.terms, idf=self.idf,
                  digest=np.asarray(self.digest))
 
     @classmethod
-    def load(cls, folder: Path) -> ArticleClassifier | None:
-        path = folder / FILE
+    def load(cls, folder: Path, name: str = FILE) -> ArticleClassifier | None:
+        path = folder / name
         if not path.exists():
             return None
         with np.load(path, allow_pickle=False) as data:
@@ -85,10 +92,10 @@ class ArticleClassifier:
                        data["idf"], digest)
 
 
-def stored_digest(folder: Path) -> str | None:
+def stored_digest(folder: Path, name: str = FILE) -> str | None:
     """The training-set digest of the classifier saved in ``folder`` (None without one),
     read without loading its weights — a reindex asks this before deciding to retrain."""
-    path = folder / FILE
+    path = folder / name
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as data:

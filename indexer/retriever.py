@@ -2,8 +2,11 @@
 
 ``Retriever.search(query, audience, k)`` returns one ``Hit`` per article, best first. The
 audience rule lives here and nowhere else: ``audience="public"`` searches only public entries —
-internal vectors are excluded inside FAISS (an ID selector) and internal rows inside the SQL
-query, so no caller can forget it.
+internal vectors are excluded inside FAISS (an ID selector in the search parameters, for the
+exact and the approximate index alike) and internal rows by a lexical index of public rows
+only, so no caller can forget it. Every public statistic — BM25's term weights, the article
+classifier, query-term coverage's IDF — comes from public articles alone: an internal article
+never changes a public score.
 
 The retriever follows ``CURRENT``: before each search it checks the pointer (one ``stat``) and,
 when a new version was published, loads it and swaps it in. A search already running keeps the
@@ -24,8 +27,9 @@ from typing import Literal
 
 import numpy as np
 
+from indexer import dense as dense_index
 from indexer import store, terms
-from indexer.classifier import ArticleClassifier
+from indexer.classifier import PUBLIC_FILE, ArticleClassifier
 from indexer.embedding import Embedder
 from indexer.text import shorten
 
@@ -48,6 +52,9 @@ SNIPPET_CHARS = 300
 # A version that failed to load is tried again after this many seconds, not on every search.
 RETRY_FAILED_LOAD_S = 30.0
 TOKEN = re.compile(r"\w+", re.UNICODE)
+# A lexical query keeps at most this many distinct words (function words dropped first), so
+# its cost is bounded however long the message.
+MAX_LEXICAL_TERMS = 32
 
 
 class IndexUnavailable(RuntimeError):
@@ -111,9 +118,10 @@ class IndexVersion:
                 )
             }
             # Versions built before article terms existed are served without coverage.
-            self.has_terms = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'article_terms'"
-            ).fetchone() is not None
+            self.has_terms = store.has_table(conn, "article_terms")
+            self.has_public_terms = self.has_terms and any(
+                row[1] == "public" for row in conn.execute("PRAGMA table_info(article_terms)"))
+            self.has_public_lexical = store.has_table(conn, "chunks_fts_public")
         finally:
             conn.close()
         # First section of every article: the passage when only its title/question matched.
@@ -131,15 +139,28 @@ class IndexVersion:
         questions = [sum(1 for r in rows if self.entries[r].kind == "question")
                      for rows in self.article_rows.values()]
         self.median_questions = float(np.median(questions)) if questions else 0.0
+        self.public_articles = sum(1 for a in self.articles.values() if a["audience"] == "public")
         self.classifier = ArticleClassifier.load(folder)
+        # Public searches use the classifier trained on public articles alone; a KB without
+        # internal articles has one classifier, and a version written before the public one
+        # existed falls back to the full one with internal classes masked out.
+        own = ArticleClassifier.load(folder, PUBLIC_FILE)
+        self.public_classifier = own if own is not None else self.classifier
         self.public_classes = (
-            np.asarray([self.articles[c]["audience"] == "public" for c in self.classifier.classes])
-            if self.classifier is not None else None
+            np.asarray([self.articles[c]["audience"] == "public"
+                        for c in self.public_classifier.classes])
+            if self.public_classifier is not None and own is None else None
         )
-        self._public_params = faiss.SearchParameters(  # type: ignore[call-arg]
-            sel=faiss.IDSelectorBatch(public_ids)
-        )
+        self.dense_kind = dense_index.kind(self.dense)
+        self._public_selector = faiss.IDSelectorBatch(public_ids)
+        self.set_nprobe(dense_index.NPROBE)
         self._local = threading.local()
+
+    def set_nprobe(self, nprobe: int) -> None:
+        """Lists an approximate index scans per search (no effect on an exact one)."""
+        self._public_params = dense_index.search_parameters(
+            self.dense, self._public_selector, nprobe)
+        self._all_params = dense_index.search_parameters(self.dense, None, nprobe)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -155,7 +176,7 @@ class IndexVersion:
         n = min(n, total)
         if n <= 0:
             return []
-        params = self._public_params if audience == "public" else None
+        params = self._public_params if audience == "public" else self._all_params
         scores, ids = self.dense.search(vector.reshape(1, -1), n, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
@@ -178,7 +199,7 @@ class IndexVersion:
         rows = self.article_rows.get(article_id, [])
         if not rows:
             return (0.0, -1)
-        scores = np.vstack([self.dense.reconstruct(r) for r in rows]) @ vector
+        scores = self.dense.reconstruct_batch(np.asarray(rows, np.int64)) @ vector
         best = int(np.argmax(scores))
         return (float(scores[best]), rows[best])
 
@@ -194,21 +215,44 @@ class IndexVersion:
                 if self.entries[r].kind == "section"]
         if not rows:
             return (0.0, -1)
-        scores = np.vstack([self.dense.reconstruct(r) for r in rows]) @ vector
+        scores = self.dense.reconstruct_batch(np.asarray(rows, np.int64)) @ vector
         best = int(np.argmax(scores))
         return (float(scores[best]), rows[best])
 
-    def coverage(self, query: str, article_ids: list[str]) -> dict[str, float]:
-        """``terms.coverage`` of each article; empty when this version has no terms."""
+    def classifier_for(self, audience: Audience) -> tuple[ArticleClassifier | None,
+                                                           np.ndarray | None]:
+        """The article classifier serving ``audience`` and the mask of the classes it may
+        return (None: all of them)."""
+        if audience == "public":
+            return self.public_classifier, self.public_classes
+        return self.classifier, None
+
+    def coverage(self, query: str, article_ids: list[str],
+                 audience: Audience = "internal") -> dict[str, float]:
+        """``terms.coverage`` of each article, weighted by the articles ``audience`` sees;
+        empty when this version has no terms."""
         if not self.has_terms:
             return {}
+        if audience == "public" and self.has_public_terms:
+            return terms.coverage(self._conn(), query, article_ids, self.public_articles,
+                                  public_only=True)
         return terms.coverage(self._conn(), query, article_ids, len(self.articles))
 
     def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
-        tokens = {t.lower() for t in TOKEN.findall(query)}
+        """BM25 over the entries ``audience`` may see: the query's distinct words without
+        function words (at most ``MAX_LEXICAL_TERMS``), any of them matching."""
+        tokens = {t.lower() for t in TOKEN.findall(query)} - terms.FUNCTION_WORDS
         if not tokens:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(tokens))
+        words = sorted(tokens, key=lambda t: (-len(t), t))[:MAX_LEXICAL_TERMS]
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(words))
+        if audience == "public" and self.has_public_lexical:
+            rows = self._conn().execute(
+                "SELECT rowid, -bm25(chunks_fts_public) FROM chunks_fts_public "
+                "WHERE chunks_fts_public MATCH ? ORDER BY bm25(chunks_fts_public) LIMIT ?",
+                (match, n),
+            )
+            return [(int(r[0]), float(r[1])) for r in rows]
         rows = self._conn().execute(
             "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts AS f "
             "JOIN chunks AS c ON c.id = f.rowid "
@@ -230,6 +274,7 @@ class Retriever:
         mode: Mode = "hybrid",
         candidates: int = 50,
         ranking: Ranking = "fused",
+        nprobe: int = dense_index.NPROBE,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (expected one of {MODES})")
@@ -240,6 +285,7 @@ class Retriever:
         self.mode = mode
         self.candidates = candidates
         self.ranking = ranking
+        self.nprobe = nprobe
         self._version: IndexVersion | None = None
         self._pointer_stat: tuple[int, int, int] | None = None
         self._loading = threading.Lock()  # one loader at a time; searches never wait for it
@@ -296,6 +342,8 @@ class Retriever:
             raise IndexUnavailable(f"index version {name} could not be loaded; see the log")
         try:
             loaded = IndexVersion(store.version_path(self.index_dir, name))
+            if self.nprobe != dense_index.NPROBE:
+                loaded.set_nprobe(self.nprobe)
         except Exception as exc:
             self._failed[name] = time.monotonic()
             if version is not None:
@@ -306,7 +354,8 @@ class Retriever:
             logger.error("cannot load index version %s (%s: %s)", name, type(exc).__name__, exc)
             raise IndexUnavailable(f"cannot load index version {name}: {exc}") from exc
         self._failed.pop(name, None)
-        logger.info("serving index version %s (%d chunks)", name, loaded.dense.ntotal)
+        logger.info("serving index version %s (%d chunks, %s)", name, loaded.dense.ntotal,
+                    loaded.dense_kind)
         self._version, self._pointer_stat = loaded, pointer
         return loaded
 
@@ -360,13 +409,12 @@ class Retriever:
 
         ranking = version.auto_ranking() if self.ranking == "auto" else self.ranking
         confidence: dict[str, float] = {}
-        if ranking != "retrieval" and version.classifier is not None:
+        model, allowed = version.classifier_for(audience)
+        if ranking != "retrieval" and model is not None:
             # The classifier's probability is the confidence in either ranking.
-            allowed = version.public_classes if audience == "public" else None
-            probs = version.classifier.probabilities(vector, query, allowed)
+            probs = model.probabilities(vector, query, allowed)
             top = np.argsort(-probs)[: self.candidates]
-            confidence = {str(version.classifier.classes[i]): float(probs[i]) for i in top
-                          if probs[i] > 0}
+            confidence = {str(model.classes[i]): float(probs[i]) for i in top if probs[i] > 0}
             by_classifier = sorted(confidence, key=lambda a: -confidence[a])
             order = by_classifier if ranking == "classifier" else _fuse(order, by_classifier)
 
@@ -375,7 +423,7 @@ class Retriever:
             # defence in depth: the index and the SQL already keep internal articles out
             if audience == "internal" or version.articles[a]["audience"] == "public"
         ]
-        covered = version.coverage(query, shortlist)
+        covered = version.coverage(query, shortlist, audience)
         hits = []
         for article_id in shortlist:
             article = version.articles[article_id]

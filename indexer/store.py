@@ -6,8 +6,8 @@
       CURRENT                 name of the published version (replaced atomically)
       .lock                   held by the one writer at a time (CLI or service)
       versions/<name>/        one complete version:
-        meta.sqlite           articles, chunks, and the FTS5 lexical index
-        dense.faiss           inner-product FAISS index, ids = chunk rowids
+        meta.sqlite           articles, chunks, and the FTS5 lexical indexes (all, public)
+        dense.faiss           inner-product FAISS index (exact or IVF), ids = chunk rowids
         manifest.json         model, dimension, chunking, counts, signature
       versions/.tmp-<name>/   a version being written; never read, removed by the next writer
 
@@ -54,6 +54,17 @@ CREATE INDEX chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE chunks_fts USING fts5(
     text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
+"""
+# The public rows again, in their own FTS5 table: BM25's document frequencies and lengths for
+# a public search are then those of public rows only, so an internal article never changes a
+# public score (chunks_fts, with every row, serves reps).
+PUBLIC_LEXICAL = """
+CREATE VIRTUAL TABLE chunks_fts_public USING fts5(
+    text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+INSERT INTO chunks_fts_public (rowid, text)
+    SELECT f.rowid, f.text FROM chunks_fts AS f JOIN chunks AS c ON c.id = f.rowid
+    WHERE c.audience = 'public';
 """
 
 CURRENT = "CURRENT"
@@ -174,6 +185,18 @@ def writer_lock(index_dir: Path, timeout: float = 0.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() \
+        is not None
+
+
+def ensure_public_lexical(conn: sqlite3.Connection) -> None:
+    """Add the public lexical table to a version written before it existed (filled from the
+    full one)."""
+    if not has_table(conn, "chunks_fts_public"):
+        conn.executescript(PUBLIC_LEXICAL)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

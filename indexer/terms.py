@@ -7,7 +7,9 @@ question's words, weighted by how rare each is across the knowledge base (IDF), 
 an article's title, example questions or body; a word no article uses weighs the most.
 
 Words are lower-cased and stemmed (Snowball English), so "invoices" meets "invoice". The
-index stores each article's stems (``article_terms`` in meta.sqlite), written at index time.
+index stores each article's stems (``article_terms`` in meta.sqlite), written at index time,
+with whether the article is public: a public search weighs words by public articles only, so
+an internal article never changes a public score.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from functools import lru_cache
 import snowballstemmer
 
 # Bump when what ``terms`` returns changes: the indexer then rewrites every article's terms.
-FORMAT = 1
+FORMAT = 2  # 2: with the article's audience (public flag)
 MAX_QUERY_TERMS = 500  # a question is a sentence or two; beyond this, the rest is ignored
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS article_terms (
     term TEXT NOT NULL,
     article_id TEXT NOT NULL,
+    public INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (term, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS article_terms_article ON article_terms(article_id);
@@ -70,20 +73,24 @@ def query_terms(text: str) -> set[str]:
     return {stem(word) for word in set(WORD.findall(text.lower())) - FUNCTION_WORDS}
 
 
-def write(conn: sqlite3.Connection, articles: Iterable[tuple[str, str]]) -> None:
-    """Store the terms of ``(article_id, text)`` pairs (the caller deleted any old ones)."""
+def write(conn: sqlite3.Connection, articles: Iterable[tuple[str, str, bool]]) -> None:
+    """Store the terms of ``(article_id, text, public)`` triples (the caller deleted any old
+    ones)."""
     conn.executemany(
-        "INSERT OR IGNORE INTO article_terms (term, article_id) VALUES (?, ?)",
-        ((term, article_id) for article_id, text in articles for term in terms(text)),
+        "INSERT OR IGNORE INTO article_terms (term, article_id, public) VALUES (?, ?, ?)",
+        ((term, article_id, int(public)) for article_id, text, public in articles
+         for term in terms(text)),
     )
 
 
 def coverage(
-    conn: sqlite3.Connection, query: str, article_ids: Sequence[str], total_articles: int
+    conn: sqlite3.Connection, query: str, article_ids: Sequence[str], total_articles: int,
+    public_only: bool = False,
 ) -> dict[str, float]:
     """Each article's IDF-weighted share of the query's terms, in [0, 1].
 
-    Two indexed lookups: the document frequency of the query's terms, and which of them each
+    Two indexed lookups: the document frequency of the query's terms (among public articles
+    only with ``public_only``; ``total_articles`` counts the same set), and which of them each
     candidate article contains. A query without topic words gets 1.0 everywhere
     (no evidence either way).
     """
@@ -92,7 +99,8 @@ def coverage(
         return {a: 1.0 for a in article_ids}
     marks = ",".join("?" * len(wanted))
     frequency = dict(conn.execute(
-        f"SELECT term, count(*) FROM article_terms WHERE term IN ({marks}) GROUP BY term",
+        f"SELECT term, count(*) FROM article_terms WHERE term IN ({marks}) "
+        f"{'AND public = 1 ' if public_only else ''}GROUP BY term",
         wanted,
     ).fetchall())
     weight = {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}

@@ -27,12 +27,13 @@ from frontline.evaluation.metrics import (
     score_followups,
     search_all,
 )
+from frontline.evaluation.reuse import QueryVectors, index_cache
 from frontline.knowledge import Mix, RankedSearch, Thresholds, tuning
 from frontline.knowledge import calibration as calibration_file
 from frontline.knowledge.base import default_thresholds
 from frontline.knowledge.decision import NO_MIX, rank
 from frontline.settings import Settings
-from indexer import Retriever, SentenceTransformerEmbedder, build_index
+from indexer import Embedder, Retriever, SentenceTransformerEmbedder, build_index
 from indexer.retriever import Mode, Ranking
 
 logger = logging.getLogger(__name__)
@@ -165,12 +166,18 @@ def evaluate(
             budget = max_unanswerable_answered
 
         model = tuning.model_for(settings, kb_dir)  # the KB-tuned model when one is fresh
-        embedder = SentenceTransformerEmbedder(model, batch_size=settings.embedding_batch_size)
+        # Each question is embedded once for all the configurations (``reuse``).
+        embedder = QueryVectors(SentenceTransformerEmbedder(
+            model, batch_size=settings.embedding_batch_size))
         progress(f"embedding model: {model}")
-        progress(f"indexing {kb_dir} into a scratch folder")
+        index = scratch / "index"
+        if dataset is not None:  # kept between runs: a rerun reuses its vectors and classifier
+            index = index_cache(settings.data_dir, dataset, embedder.name,
+                                settings.chunk_max_chars)
+        progress(f"indexing {kb_dir} into {index}")
         index_started = time.perf_counter()
-        build_index(kb_dir, scratch / "index", embedder, full=True,
-                    chunk_max_chars=settings.chunk_max_chars)
+        build_index(kb_dir, index, embedder, full=dataset is None,
+                    chunk_max_chars=settings.chunk_max_chars, lock_timeout=3600)
         index_seconds = time.perf_counter() - index_started
         if settings.embedding_threads > 0:  # query latency as the service measures it
             import torch
@@ -185,7 +192,7 @@ def evaluate(
                       thresholds={}, reports={}, budget=budget, index_seconds=index_seconds)
         thresholds = {v: default for v in variants}
         if "auto" in variants:  # as the product resolves it for this KB
-            probe = Retriever(scratch / "index", embedder)
+            probe = Retriever(index, embedder)
             thresholds["auto"] = default_thresholds(settings, probe.current().auto_ranking())
         configured_mix = Mix(settings.confidence_blend, settings.coverage_weight)
         mixes = {v: configured_mix if variant_config(v)[1] != "retrieval" else NO_MIX
@@ -194,8 +201,8 @@ def evaluate(
             best: tuple[tuple[float, ...], str] | None = None
             for variant in variants:
                 progress(f"{variant}: calibrating on {len(validation)} validation questions")
-                searched = search_all(_retriever(scratch / "index", embedder, variant),
-                                      validation)
+                searched = search_all(_retriever(index, embedder, variant), validation,
+                                      replayed=lambda: embedder.replayed)
                 # With the classifier, the confidence's mix is chosen too; the searches are
                 # the same for every mix. Retrieval alone stays as it is: the baseline.
                 tried = MIXES if variant_config(variant)[1] != "retrieval" else (NO_MIX,)
@@ -221,15 +228,16 @@ def evaluate(
             run.chosen, run.chosen_by = best[1], "validation"
         if final_kb is not None:
             progress(f"indexing all of the training split ({final_kb}) for the scored run")
-            shutil.rmtree(scratch / "index")
+            index = index_cache(settings.data_dir, f"{dataset}-full", embedder.name,
+                                settings.chunk_max_chars)
             index_started = time.perf_counter()
-            build_index(final_kb, scratch / "index", embedder, full=True,
-                        chunk_max_chars=settings.chunk_max_chars)
+            build_index(final_kb, index, embedder, chunk_max_chars=settings.chunk_max_chars,
+                        lock_timeout=3600)
             run.index_seconds += time.perf_counter() - index_started
         for variant in variants:
             progress(f"{variant}: scoring {len(scored)} {split} questions")
-            retriever = _retriever(scratch / "index", embedder, variant, mixes[variant])
-            searched = search_all(retriever, scored)
+            retriever = _retriever(index, embedder, variant, mixes[variant])
+            searched = search_all(retriever, scored, replayed=lambda: embedder.replayed)
             run.reports[variant] = score(searched, thresholds[variant], intent_set)
             run.thresholds[variant] = _as_dict(thresholds[variant], mixes[variant])
         if dataset is None and questions is None and settings.eval_followups.is_file():
@@ -237,7 +245,7 @@ def evaluate(
             if items:
                 progress(f"{run.chosen}: scoring {len(items)} {split} follow-ups")
                 run.followups = score_followups(
-                    _retriever(scratch / "index", embedder, run.chosen, mixes[run.chosen]),
+                    _retriever(index, embedder, run.chosen, mixes[run.chosen]),
                     thresholds[run.chosen], items)
         run.seconds = time.perf_counter() - started
         return run
@@ -245,7 +253,7 @@ def evaluate(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _retriever(index: Path, embedder: SentenceTransformerEmbedder, variant: str,
+def _retriever(index: Path, embedder: Embedder, variant: str,
                mix: Mix = NO_MIX) -> RankedSearch:
     mode, ranking = variant_config(variant)
     if ranking == "retrieval":

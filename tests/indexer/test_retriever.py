@@ -153,8 +153,12 @@ def test_coverage_weighs_the_questions_rare_words(small_kb: Path, tmp_path: Path
     assert version.coverage("why cannot I get my annual plans refunds?", ids) == cover
     many = " ".join(f"word{i}" for i in range(3000))  # more terms than SQLite parameters
     assert 0.0 <= version.coverage(many, ids)["refund-policy"] <= 1.0
-    hit = retriever.search("annual plans refunds in bitcoin", "public", 1)[0]
+    hit = retriever.search("annual plans refunds in bitcoin", "internal", 1)[0]
     assert hit.coverage == pytest.approx(unknown[hit.article_id], abs=1e-4)
+    # A public search weighs words by the public articles alone (the KB has an internal one).
+    public = version.coverage("annual plans refunds in bitcoin", ids, "public")
+    hit = retriever.search("annual plans refunds in bitcoin", "public", 1)[0]
+    assert hit.coverage == pytest.approx(public[hit.article_id], abs=1e-4)
 
 
 def _publish_broken_version(index: Path) -> str:
