@@ -4,6 +4,11 @@ in the same run (``SELECT count(*)`` and one full-scan aggregate of the events t
 kind``): the times are printed as ratios to the full scan.
 
     .venv/bin/python bench/analytics.py [--sizes 10000,100000,1000000] [--per-day 4000]
+    .venv/bin/python bench/analytics.py --only postgresql --sizes 1000000 --against eedd559
+
+``--against REV`` compares, on one database per size, the overview as the metrics module of
+git revision REV computed it (on the schema before the report indexes, then on today's) with
+today's, timed in turns so both see the same machine, and checks they give the same figures.
 
 The history grows at a constant pace (``--per-day`` events a day, a mid-size support team), so
 10k events are 2.5 days of history and 1M are 250 days: the overview (30 days against the 30
@@ -19,9 +24,11 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, text
 
 from frontline.analytics import Analytics
+from frontline.analytics.metrics import Metrics
+from frontline.analytics.overview import build
 from frontline.db import Database, Event, Message, Ticket
 from frontline.evaluation.metrics import load_questions
 from frontline.knowledge import default_embedding_model
@@ -125,9 +134,13 @@ def generate(db: Database, events: int, per_day: int, now: datetime, questions: 
         if len(rows) >= BATCH:
             flush()
     flush(final=True)
-    # What autovacuum does to a table that keeps receiving rows (PostgreSQL 13+ vacuums after
-    # inserts too): statistics, and the visibility map that lets the covering report index
-    # answer without reading the table. SQLite: statistics for its planner.
+    maintain(db)
+
+
+def maintain(db: Database) -> None:
+    """What autovacuum does to a table that keeps receiving rows (PostgreSQL 13+ vacuums after
+    inserts too): statistics, and the visibility map that lets the covering report index
+    answer without reading the table. SQLite: statistics for its planner."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql"
                           else "ANALYZE"))
@@ -201,14 +214,102 @@ def run(url: str, label: str, sizes: list[int], per_day: int, embedder: object,
     return rows
 
 
+def metrics_at(rev: str) -> type:
+    """The ``Metrics`` class of ``frontline/analytics/metrics.py`` at git revision ``rev``."""
+    source = subprocess.run(["git", "show", f"{rev}:frontline/analytics/metrics.py"],
+                            cwd=HERE.parent, capture_output=True, text=True, check=True).stdout
+    name = f"metrics_at_{rev}"
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    exec(compile(source, f"{rev}:frontline/analytics/metrics.py", "exec"), module.__dict__)
+    return module.Metrics  # type: ignore[no-any-return]
+
+
+def compare(url: str, label: str, sizes: list[int], per_day: int, questions: list[str],
+            work: Path, rev: str) -> list[str]:
+    old_metrics = metrics_at(rev)
+    rows = []
+    for size in sizes:
+        if url.startswith("sqlite"):
+            url = f"sqlite:///{work / f'compare-{size}.db'}"
+        rows.append(compare_one(url, label, size, per_day, questions, rev, old_metrics))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def compare_one(url: str, label: str, size: int, per_day: int, questions: list[str],
+                rev: str, old_metrics: type) -> str:
+    from alembic import command
+    from alembic.config import Config
+
+    from frontline.db.engine import MIGRATIONS
+
+    db = Database(url)
+    if url.startswith("postgresql"):
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:  # the schema before the report indexes
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    now = datetime.now(UTC)
+    generate(db, size, per_day, now, questions)
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    month = Analytics(db, settings, embed=None).period(days=30, now=now)
+
+    def scan() -> object:
+        with db.engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT kind, count(*), max(created_at) FROM events GROUP BY kind")).all()
+
+    old = old_metrics(db)
+    before = timed(lambda: build(old, month), 5)
+    base_before = timed(scan, 3)
+    db.migrate()  # today's schema: the covering report index, messages by ticket
+    maintain(db)
+    new = Metrics(db)
+    figures_old = [(f.key, f.value, f.previous) for f in build(old, month).figures]
+    figures_new = [(f.key, f.value, f.previous) for f in build(new, month).figures]
+    same = "same figures" if figures_old == figures_new else "FIGURES DIFFER"
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for _ in range(5):  # in turns: the same load for both
+        times["old"].append(timed(lambda: build(old, month), 1))
+        times["new"].append(timed(lambda: build(new, month), 1))
+    old_ms, new_ms = (statistics.median(times[k]) for k in ("old", "new"))
+    base = timed(scan, 3)
+    db.dispose()
+    return (f"{label:10} {size:>9,} events, overview 30 d: {rev} on its schema "
+            f"{before:7.1f} ms ({before / base_before:4.1f}× full scan {base_before:.0f} ms)"
+            f" | {rev} on today's schema {old_ms:7.1f} ms | today {new_ms:7.1f} ms "
+            f"({new_ms / base:4.1f}× full scan {base:.0f} ms) | today / {rev} on its schema: "
+            f"{new_ms / before:.2f} | {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--per-day", type=int, default=4000)
     parser.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
+    parser.add_argument("--against", metavar="REV", default=None,
+                        help="compare the overview with the metrics of this git revision")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     questions = [q.question for q in load_questions(HERE / "data/sample_kb_questions.yml")]
+    if args.against:
+        work = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
+        rows = []
+        if args.only in (None, "sqlite"):
+            rows += compare(f"sqlite:///{work / 'x.db'}", "SQLite", sizes, args.per_day,
+                            questions, work, args.against)
+        if args.only in (None, "postgresql"):
+            from tests.support.postgres import postgres_server
+
+            with postgres_server() as url:
+                rows += compare(url, "PostgreSQL", sizes, args.per_day, questions, work,
+                                args.against)
+        print("\n".join(["", "summary:", *rows]))
+        return
     embedder = SentenceTransformerEmbedder(default_embedding_model())
     embedder.embed(["warm up"])
     work = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
