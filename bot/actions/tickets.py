@@ -45,8 +45,31 @@ def _new_question(text: str, tracker: Tracker) -> bool:
         "kb_question", "nlu_fallback", "request_ticket", "ticket_status")
 
 
+STOPPED_TEXT = "OK, I've stopped — nothing was sent. Is there anything else I can help with?"
+
+
+def _stopping(tracker: Tracker | None) -> bool:
+    """A "never mind" the NLU was not sure enough of to call it ``stop`` (an ignored intent of
+    both forms, handled by a rule), but whose best guess it is."""
+    if tracker is None:
+        return False
+    message = tracker.latest_message
+    ranking = [r.get("name") for r in message.get("intent_ranking") or []
+               if r.get("name") != "nlu_fallback"]
+    return ((message.get("intent") or {}).get("name") == "nlu_fallback"
+            and ranking[:1] == ["stop"])
+
+
+def _stop(dispatcher: CollectingDispatcher, slot: str) -> dict[str, Any]:
+    """End the form early: its completion actions see the missing slot and do nothing."""
+    dispatcher.utter_message(text=STOPPED_TEXT)
+    return {slot: None, "requested_slot": None}
+
+
 def _email(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker | None = None,
            services: Services | None = None) -> dict[str, Any]:
+    if _stopping(tracker):
+        return _stop(dispatcher, "email")
     text = str(value or "").strip()
     if valid_email(text):
         return {"email": text.lower()}
@@ -87,6 +110,8 @@ class ValidateTicketForm(_Validation):
 
     def validate_summary(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> dict[str, Any]:
+        if _stopping(tracker):
+            return _stop(dispatcher, "summary")
         text = " ".join(str(value or "").split())
         if not text:
             dispatcher.utter_message(text="Please describe the problem in one line.")
@@ -101,6 +126,8 @@ class ValidateTicketForm(_Validation):
 
     def validate_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: DomainDict) -> dict[str, Any]:
+        if _stopping(tracker):
+            return _stop(dispatcher, "details")
         text = str(value or "").strip()
         if not text:
             dispatcher.utter_message(text="Please add a few details, or type 'none'.")
@@ -138,6 +165,9 @@ class ActionFileTicket(FrontlineAction):
             domain: dict[str, Any]) -> list[EventType]:
         services = self.services
         session_id = tracker.sender_id
+        if not all(tracker.get_slot(name) for name in ("email", "summary", "details")):
+            # The customer stopped the form (its validation ended it early): file nothing.
+            return [SlotSet("summary", None), SlotSet("details", None)]
         # The assistant saw a token for the address (frontline.support.vault): file the real one.
         email = EmailVault(services.db).reveal(session_id, tracker.get_slot("email") or "")
         ticket = services.tickets.create(
@@ -168,8 +198,7 @@ class ActionStopForm(FrontlineAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text="OK, I've stopped — nothing was sent. Is there anything "
-                                 "else I can help with?")
+        dispatcher.utter_message(text=STOPPED_TEXT)
         return [SlotSet("summary", None), SlotSet("details", None),
                 SlotSet("ticket_number", None), SlotSet("requested_slot", None)]
 
@@ -201,6 +230,8 @@ class ActionTicketStatus(FrontlineAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
+        if not (tracker.get_slot("ticket_number") and tracker.get_slot("email")):
+            return [SlotSet("ticket_number", None)]  # the customer stopped the form
         number = int(re.sub(r"\D", "", tracker.get_slot("ticket_number") or "") or 0)
         email = EmailVault(self.services.db).reveal(tracker.sender_id,
                                                     tracker.get_slot("email") or "")

@@ -133,8 +133,9 @@ def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
          progress: Callable[[str], None] = logger.info) -> TuneResult:
     """Fine-tune the base model on the KB in ``settings.kb_dir`` and store it under the data
     dir, keyed by the fingerprint; reuse the stored one when the fingerprint is unchanged
-    (unless ``force``). Raises ``TuningError`` when the KB has fewer than two articles or
-    nothing to pair, ``ArticleError`` for a broken article."""
+    (unless ``force``). ``epochs`` is for tests (the fingerprint assumes ``EPOCHS``). Raises
+    ``TuningError`` when the KB has fewer than two articles or nothing to pair,
+    ``ArticleError`` for a broken article."""
     started = time.perf_counter()
     articles = load_articles(settings.kb_dir).articles
     base = base_model(settings)
@@ -189,7 +190,9 @@ def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int) -> N
         num_train_epochs=epochs,
         per_device_train_batch_size=BATCH_SIZE,
         learning_rate=LEARNING_RATE,
-        warmup_steps=WARMUP_RATIO,  # a float: the share of the steps (Transformers 5)
+        # Whole steps: a KB of a few dozen pairs trains for one or two steps, and a warm-up
+        # step would train at a learning rate of 0.
+        warmup_steps=int(WARMUP_RATIO * epochs * -(-len(pairs) // BATCH_SIZE)),
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         save_strategy="no",
         report_to=[],

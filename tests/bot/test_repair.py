@@ -120,3 +120,30 @@ def test_a_frustrated_customer_is_helped_and_offered_a_person(services: Services
     assert "/human_handoff" in [b["payload"] for b in messages[-1]["buttons"]]
     calm = services.events.for_session("test-session-1", "decision")[-1].query
     assert calm == calm.lower()  # searched as a question, not as shouting
+
+
+def test_an_unsure_never_mind_ends_the_form_and_files_nothing(services: Services) -> None:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from bot.actions.tickets import ActionFileTicket, ValidateTicketForm
+
+    unsure = Tracker(
+        sender_id="test-session-1", slots={"email": "ann@example.com"},
+        latest_message={"text": "never mind", "intent": {"name": "nlu_fallback"},
+                        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.6},
+                                           {"name": "stop", "confidence": 0.45},
+                                           {"name": "deny", "confidence": 0.4}],
+                        "entities": []},
+        events=[], paused=False, followup_action=None, active_loop={"name": "ticket_form"},
+        latest_action_name=None)
+    dispatcher = CollectingDispatcher()
+    result = ValidateTicketForm(services).validate_summary("never mind", dispatcher, unsure, {})
+    assert result == {"summary": None, "requested_slot": None}
+    assert "stopped" in dispatcher.messages[0]["text"]
+    # The form's completion rule still runs the filing action: with a slot missing it files
+    # nothing.
+    messages, _ = run(ActionFileTicket(services), tracker(
+        slots={"email": "ann@example.com", "summary": None, "details": None}))
+    assert messages == []
+    assert services.events.for_session("test-session-1", "ticket") == []

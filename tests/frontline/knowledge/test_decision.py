@@ -53,6 +53,25 @@ def test_an_unsure_best_hit_offers_the_top_ranked_options_in_order() -> None:
     assert level(decision.hits[0], THRESHOLDS) == "medium"
 
 
+def test_a_vague_opener_is_clarified_with_the_top_topics_never_answered() -> None:
+    from frontline.knowledge.decision import topic_words
+
+    hits = [_hit("invoices", 0.95), _hit("payment-methods", 0.02), _hit("refunds", 0.01),
+            _hit("vat", 0.005)]
+    assert [topic_words(q) for q in ("billing", "my account", "it's broken", "vat id")] == [
+        1, 1, 1, 2]
+    for opener in ("billing", "it's broken"):
+        decision = decide(hits, THRESHOLDS, opener)
+        assert decision.outcome == "clarify" and decision.vague and not decision.ambiguous
+        assert [h.article_id for h in decision.options] == ["invoices", "payment-methods",
+                                                            "refunds"]
+    # Two topic words, or no query given (the calibration grid's view): as before.
+    assert decide(hits, THRESHOLDS, "invoice download").outcome == "answer"
+    assert decide(hits, THRESHOLDS).outcome == "answer"
+    # Nothing close enough: still an abstain, not a list of unrelated articles.
+    assert decide([_hit("a", 0.05)], THRESHOLDS, "billing").outcome == "abstain"
+
+
 def test_below_the_clarify_threshold_or_with_no_hits_it_abstains() -> None:
     assert decide([_hit("a", 0.09), _hit("b", 0.08)], THRESHOLDS).outcome == "abstain"
     assert decide([], THRESHOLDS).outcome == "abstain"
