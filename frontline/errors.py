@@ -45,6 +45,12 @@ class MessageTooLong(FrontlineError):
     code = "message_too_long"
 
 
+class InvalidMessage(FrontlineError):
+    """Text that no store can keep as typed: NUL, or an unpaired UTF-16 surrogate."""
+
+    code = "invalid_message"
+
+
 class InvalidTicket(FrontlineError):
     code = "invalid_ticket"
 

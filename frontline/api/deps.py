@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from frontline.errors import AdminDisabled, Unauthorized
@@ -70,3 +70,9 @@ def audience_allowed(audience: str, settings: Settings,
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
+
+# Numbers that reach SQL: at most the largest integer SQLite and PostgreSQL (bigint) hold, so a
+# huge one is refused as bad input (422 naming the parameter) instead of failing in the driver.
+SQL_INT_MAX = 2**63 - 1
+Offset = Annotated[int, Query(ge=0, le=SQL_INT_MAX, description="Rows to skip.")]
+RowNumber = Annotated[int, Path(ge=0, le=SQL_INT_MAX)]

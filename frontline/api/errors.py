@@ -21,6 +21,7 @@ STATUS: dict[type[errors.FrontlineError], int] = {
     errors.InvalidQuery: 422,
     errors.EmptyMessage: 422,
     errors.MessageTooLong: 413,
+    errors.InvalidMessage: 422,
     errors.InvalidTicket: 422,
     errors.InvalidFeedback: 422,
     errors.InvalidArticle: 422,
@@ -34,6 +35,9 @@ STATUS: dict[type[errors.FrontlineError], int] = {
     errors.AssistantUnavailable: 503,
     errors.SlackDisabled: 404,
 }
+
+
+HTTP_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
 
 
 def status_of(exc: errors.FrontlineError) -> int:
@@ -60,10 +64,12 @@ async def handle_error(request: Request, exc: Exception) -> JSONResponse:
         )
         return JSONResponse(error_body("invalid_request", problems), status_code=422)
     if isinstance(exc, StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "the request body could not be read: send JSON encoded as UTF-8"
+        return JSONResponse(error_body(code, detail), status_code=exc.status_code,
+                            headers=exc.headers)
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
 

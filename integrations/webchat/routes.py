@@ -10,8 +10,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from frontline.api.deps import ChatDep, SettingsDep
-from frontline.errors import EmptyMessage, MessageTooLong
+from frontline.api.deps import SQL_INT_MAX, ChatDep, SettingsDep
+from frontline.errors import EmptyMessage, InvalidMessage, MessageTooLong
 
 router = APIRouter(tags=["chat"])
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,6 +69,9 @@ async def chat(body: ChatRequest, settings: SettingsDep,
                service: ChatDep) -> ChatResponse:
     """Send the customer's message to the assistant (or to the person who has the chat).
     Rate-limited per session and per client address (``frontline.api.limits``)."""
+    check_storable("message", body.message)
+    if body.title is not None:
+        check_storable("title", body.title)
     text = body.message.strip()
     if not text:
         raise EmptyMessage("the message is empty")
@@ -81,11 +84,24 @@ async def chat(body: ChatRequest, settings: SettingsDep,
     return ChatResponse(messages=[ChatMessage(**r.as_dict()) for r in replies])
 
 
+def check_storable(field: str, value: str) -> None:
+    """Refuse text that cannot be stored as typed (PostgreSQL keeps no NUL; a lone surrogate
+    is not Unicode text), naming the field, the character and where it is."""
+    for i, ch in enumerate(value):
+        if ch == "\x00":
+            raise InvalidMessage(f"the {field} contains a NUL character (U+0000) at position "
+                                 f"{i}; remove it and send again")
+        if "\ud800" <= ch <= "\udfff":
+            raise InvalidMessage(f"the {field} contains an unpaired surrogate (U+{ord(ch):04X}) "
+                                 f"at position {i}: it is not valid Unicode text")
+
+
 @router.get("/chat/history", response_model=HistoryResponse)
 async def history(
     service: ChatDep,
     session_id: Annotated[str, Query(pattern=SESSION_ID)],
-    after: Annotated[int, Query(ge=0, description="Only messages with a larger id.")] = 0,
+    after: Annotated[int, Query(ge=0, le=SQL_INT_MAX,
+                                description="Only messages with a larger id.")] = 0,
 ) -> HistoryResponse:
     """The conversation so far (customer, assistant and support-team messages)."""
     rows = await run_in_threadpool(

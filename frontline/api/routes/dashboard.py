@@ -40,7 +40,7 @@ from frontline.analytics.drilldown import Table, UnknownDrill
 from frontline.analytics.gaps import SOURCES, InvalidDraft, write_draft
 from frontline.analytics.periods import PRESETS
 from frontline.analytics.report import fmt, fmt_change
-from frontline.api.deps import ServicesDep, get_services
+from frontline.api.deps import Offset, RowNumber, ServicesDep, get_services
 from frontline.errors import FeedbackNotFound, InvalidFeedback
 from frontline.feedback import AREA_LABELS, STATUS_LABELS
 from frontline.feedback.process import TRANSITIONS
@@ -332,7 +332,7 @@ def why(metric: str, request: Request, analytics: AnalyticsDep, session: Session
 
 @router.get("/drill/{drill}")
 def drill(drill: str, request: Request, analytics: AnalyticsDep, session: Session,
-          offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+          offset: Offset = 0) -> Response:
     view = View(request, analytics, session)
     try:
         table = analytics.drill.table(drill, view.period, view.scope,
@@ -361,7 +361,7 @@ def conversation(session_id: str, request: Request, analytics: AnalyticsDep,
 
 
 @router.get("/tickets/{number}")
-def ticket(number: int, request: Request, analytics: AnalyticsDep,
+def ticket(number: RowNumber, request: Request, analytics: AnalyticsDep,
            session: Session) -> Response:
     view = View(request, analytics, session)
     session_id = analytics.drill.ticket_session(number)
@@ -426,7 +426,7 @@ def feedback(request: Request, analytics: AnalyticsDep, services: ServicesDep,
 
 
 @router.post("/feedback/{item_id}")
-def triage(item_id: int, request: Request, analytics: AnalyticsDep, services: ServicesDep,
+def triage(item_id: RowNumber, request: Request, analytics: AnalyticsDep, services: ServicesDep,
            session: Session, csrf: Annotated[str, Form(max_length=200)] = "",
            status: Annotated[str, Form(max_length=16)] = "",
            reply: Annotated[str, Form(max_length=4000)] = "",

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from frontline.api.deps import AdminDep, ServicesDep
+from frontline.api.deps import AdminDep, Offset, RowNumber, ServicesDep
 from frontline.db import ProcessFeedback, Rating
 from frontline.feedback.process import TEXT_MAX
 from frontline.services import Services
@@ -88,7 +88,7 @@ def list_feedback(
     area: Area | None = None,
     impact: Impact | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> FeedbackList:
     """Process feedback, newest first, with the total matching the filters."""
     rows, total = services.feedback.find(status=status, area=area, impact=impact, limit=limit,
@@ -97,12 +97,12 @@ def list_feedback(
 
 
 @router.get("/api/feedback/{item_id}", response_model=FeedbackOut)
-def get_feedback(item_id: int, services: ServicesDep, _: AdminDep) -> FeedbackOut:
+def get_feedback(item_id: RowNumber, services: ServicesDep, _: AdminDep) -> FeedbackOut:
     return _out(services, services.feedback.get(item_id))
 
 
 @router.patch("/api/feedback/{item_id}", response_model=FeedbackOut)
-def update_feedback(item_id: int, body: FeedbackUpdate, services: ServicesDep,
+def update_feedback(item_id: RowNumber, body: FeedbackUpdate, services: ServicesDep,
                     _: AdminDep) -> FeedbackOut:
     """Move an item along the workflow and/or answer it; the rep gets a Slack DM. A move the
     workflow does not allow is 422 naming the allowed ones; an unknown id is 404."""
@@ -123,7 +123,7 @@ def list_ratings(
     helpful: bool | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RatingList:
     """Reps' ratings of suggested articles, newest first (``since``: ISO 8601 time)."""
     if since is not None:  # a time without an offset is UTC, like every stored time

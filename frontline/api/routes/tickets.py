@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from frontline.api.deps import AdminDep, ServicesDep
+from frontline.api.deps import AdminDep, Offset, RowNumber, ServicesDep
 from frontline.db import Ticket
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -67,7 +67,7 @@ def list_tickets(
     status: Literal["open", "pending", "resolved"] | None = None,
     handoff: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TicketList:
     """Newest first."""
     rows, total = services.tickets.find(status=status, handoff=handoff, limit=limit,
@@ -76,7 +76,7 @@ def list_tickets(
 
 
 @router.get("/{number}", response_model=TicketDetail)
-def get_ticket(number: int, services: ServicesDep, _: AdminDep) -> TicketDetail:
+def get_ticket(number: RowNumber, services: ServicesDep, _: AdminDep) -> TicketDetail:
     ticket = services.tickets.get(number)
     notes = [
         {"sender": m.sender, "text": m.text, "author": (m.data or {}).get("author"),
@@ -88,7 +88,7 @@ def get_ticket(number: int, services: ServicesDep, _: AdminDep) -> TicketDetail:
 
 
 @router.patch("/{number}", response_model=TicketOut)
-def update_ticket(number: int, body: TicketUpdate, services: ServicesDep,
+def update_ticket(number: RowNumber, body: TicketUpdate, services: ServicesDep,
                   _: AdminDep) -> TicketOut:
     """Change status or assignee, add an internal note. Resolving a handoff ticket hands the
     conversation back to the assistant."""
@@ -98,7 +98,7 @@ def update_ticket(number: int, body: TicketUpdate, services: ServicesDep,
 
 
 @router.post("/{number}/reply", response_model=TicketOut)
-async def reply(number: int, body: Reply, services: ServicesDep, _: AdminDep) -> TicketOut:
+async def reply(number: RowNumber, body: Reply, services: ServicesDep, _: AdminDep) -> TicketOut:
     """A rep's reply to the customer, shown in the customer's chat (and in Slack's thread)."""
     await run_in_threadpool(lambda: services.handoff.reply(number, body.text,
                                                            author=body.author))
