@@ -130,11 +130,6 @@ class Settings(BaseSettings):
     chat_rate_limit: int = Field(
         20, ge=1, le=10_000, description="Messages one chat session may send per minute."
     )
-    max_body_bytes: int = Field(
-        256 * 1024, ge=1024, le=64 * 1024 * 1024, description="Largest request body any route "
-        "accepts (413 before it is read); /slack/events allows 1 MiB."
-    )
-    public_url: str = Field(
     # Rate limits per client address (README, "Rate limits"): in the `limits` library's
     # notation ("600/minute", "10 per second"). Many customers can share one address (an
     # office NAT), so these are far above what one session may do.
@@ -176,6 +171,11 @@ class Settings(BaseSettings):
         "[\"10.0.0.0/8\"]) of the proxies whose X-Forwarded-For names the client; empty "
         "trusts none (the peer's address is the client's)."
     )
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, le=64 * 1024 * 1024, description="Largest request body any route "
+        "accepts (413 before it is read); /slack/events allows 1 MiB."
+    )
+    public_url: str = Field(
         "http://127.0.0.1:8000", description="Where customers reach this service (links)."
     )
     brand_color: str = Field(
@@ -235,11 +235,6 @@ class Settings(BaseSettings):
         description="Websites allowed to embed the chat widget (JSON list in the env var).",
     )
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
     @field_validator("chat_address_rate_limit", "history_rate_limit",
                      "history_address_rate_limit", "search_rate_limit", "suggest_rate_limit",
                      "sign_in_rate_limit", "admin_rate_limit", "page_rate_limit")
@@ -254,6 +249,11 @@ class Settings(BaseSettings):
                              "'10 per second')") from exc
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Berlin)") \
                 from exc

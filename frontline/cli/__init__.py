@@ -289,6 +289,7 @@ def serve(
 
     _setup_logging()
     settings = _settings()
+    _refuse_insecure(settings)
     _ensure_index(settings)
     typer.echo(f"Frontline is serving on http://{host}:{port}  (API docs: /docs)")
     # The app trusts X-Forwarded-For from FRONTLINE_TRUSTED_PROXIES only (not uvicorn's
@@ -308,6 +309,7 @@ def run(
 
     _setup_logging()
     settings = _settings()
+    _refuse_insecure(settings)
     _ensure_index(settings)
     try:
         code = run_both(settings, host, port)
@@ -338,7 +340,6 @@ from frontline.cli import simulate as _simulate  # noqa: E402
 app.command("report")(_report.report)
 app.command("simulate")(_simulate.simulate)
 app.add_typer(_privacy.app, name="privacy")
-    _refuse_insecure(settings)
 
 
 def main() -> None:
@@ -347,4 +348,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-    _refuse_insecure(settings)
