@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     )
     chunk_max_chars: int = Field(800, ge=200, le=8000)
     index_keep_versions: int = Field(3, ge=1, le=50)
+    index_approximate_above: int = Field(
+        50_000, ge=0, le=1_000_000_000, description="Chunks above which the dense index is "
+        "approximate (FAISS IVF, nlist = 2√n) instead of exact; the audience filter stays "
+        "inside the search either way (README, \"Performance\")."
+    )
+    index_nprobe: int = Field(
+        32, ge=1, le=65_536, description="Lists an approximate index scans per search: more "
+        "is slower and closer to exact search (bench/search.py measures Recall@10)."
+    )
 
     # Answer decision (see ARCHITECTURE.md, "Answer decision"): defaults calibrated on the
     # sample KB's 416 dev questions by `frontline eval --calibrate`, which writes its choice to

@@ -90,7 +90,7 @@ class KnowledgeBase:
         self.embedder: Embedder = embedder or self._serving  # type: ignore[assignment]
         self.retriever = Retriever(
             settings.index_dir, self.embedder, mode=settings.retrieval_mode,
-            ranking=settings.ranking,
+            ranking=settings.ranking, nprobe=settings.index_nprobe,
         )
         if self._serving is not None:
             self._serving.follow(self._served_model)
@@ -220,6 +220,7 @@ class KnowledgeBase:
                 skip_invalid=skip_invalid,
                 chunk_max_chars=self.settings.chunk_max_chars,
                 keep_versions=self.settings.index_keep_versions,
+                approximate_above=self.settings.index_approximate_above,
                 lock_timeout=lock_timeout,
                 progress=progress,
             )
