@@ -30,6 +30,7 @@ import tempfile
 import time
 import types
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -226,19 +227,20 @@ def metrics_at(rev: str) -> type:
 
 
 def compare(url: str, label: str, sizes: list[int], per_day: int, questions: list[str],
-            work: Path, rev: str) -> list[str]:
+            work: Path, rev: str, embedder: object) -> list[str]:
     old_metrics = metrics_at(rev)
     rows = []
     for size in sizes:
         if url.startswith("sqlite"):
             url = f"sqlite:///{work / f'compare-{size}.db'}"
-        rows.append(compare_one(url, label, size, per_day, questions, rev, old_metrics))
+        rows.append(compare_one(url, label, size, per_day, questions, rev, old_metrics,
+                                embedder))
         print(rows[-1], flush=True)
     return rows
 
 
 def compare_one(url: str, label: str, size: int, per_day: int, questions: list[str],
-                rev: str, old_metrics: type) -> str:
+                rev: str, old_metrics: type, embedder: object) -> str:
     from alembic import command
     from alembic.config import Config
 
@@ -256,14 +258,19 @@ def compare_one(url: str, label: str, size: int, per_day: int, questions: list[s
     now = datetime.now(UTC)
     generate(db, size, per_day, now, questions)
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-    month = Analytics(db, settings, embed=None).period(days=30, now=now)
+    analytics = Analytics(db, settings, embed=embedder.embed,  # type: ignore[attr-defined]
+                          closest=lambda q: None)
+    month = analytics.period(days=30, now=now)
+    week = analytics.period(days=7, now=now)
 
     def scan() -> object:
         with db.engine.connect() as conn:
             return conn.execute(text(
                 "SELECT kind, count(*), max(created_at) FROM events GROUP BY kind")).all()
 
-    old = old_metrics(db)
+    # Today's overview reads a period on one connection (``Metrics.reading``); REV's has none.
+    before_class = type("Before", (old_metrics,), {"reading": lambda self: nullcontext()})
+    old = before_class(db)
     before = timed(lambda: build(old, month), 5)
     base_before = timed(scan, 3)
     db.migrate()  # today's schema: the covering report index, messages by ticket
@@ -278,12 +285,15 @@ def compare_one(url: str, label: str, size: int, per_day: int, questions: list[s
         times["new"].append(timed(lambda: build(new, month), 1))
     old_ms, new_ms = (statistics.median(times[k]) for k in ("old", "new"))
     base = timed(scan, 3)
+    analytics.report(week)  # embeds the gap questions once, as a running service does
+    report = timed(lambda: analytics.report(week))
     db.dispose()
     return (f"{label:10} {size:>9,} events, overview 30 d: {rev} on its schema "
             f"{before:7.1f} ms ({before / base_before:4.1f}× full scan {base_before:.0f} ms)"
             f" | {rev} on today's schema {old_ms:7.1f} ms | today {new_ms:7.1f} ms "
             f"({new_ms / base:4.1f}× full scan {base:.0f} ms) | today / {rev} on its schema: "
-            f"{new_ms / before:.2f} | {same}")
+            f"{new_ms / before:.2f} | {same} | today's report 7 d {report:7.1f} ms "
+            f"({report / base:4.1f}×)")
 
 
 def main() -> None:
@@ -297,17 +307,18 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     questions = [q.question for q in load_questions(HERE / "data/sample_kb_questions.yml")]
     if args.against:
+        embedder = SentenceTransformerEmbedder(default_embedding_model())
         work = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
         rows = []
         if args.only in (None, "sqlite"):
             rows += compare(f"sqlite:///{work / 'x.db'}", "SQLite", sizes, args.per_day,
-                            questions, work, args.against)
+                            questions, work, args.against, embedder)
         if args.only in (None, "postgresql"):
             from tests.support.postgres import postgres_server
 
             with postgres_server() as url:
                 rows += compare(url, "PostgreSQL", sizes, args.per_day, questions, work,
-                                args.against)
+                                args.against, embedder)
         print("\n".join(["", "summary:", *rows]))
         return
     embedder = SentenceTransformerEmbedder(default_embedding_model())

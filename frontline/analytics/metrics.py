@@ -9,8 +9,10 @@ row by row (one per ticket of the period), for the median and 90th percentile.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +34,7 @@ from sqlalchemy import (
     text,
     true,
     union,
+    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -338,13 +341,36 @@ class Metrics:
         self.catalog: Catalog = catalog or dict
         self.review_threshold = review_threshold
         self.review_min_votes = review_min_votes
+        self._reading = threading.local()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run this thread's queries in one read transaction on one connection until the
+        block ends: a period's dozen queries without a connection, a transaction and the
+        settings each (round trips cost most when the machine is busy)."""
+        if getattr(self._reading, "session", None) is not None:
+            yield
+            return
+        with self.db.session() as session:
+            self._prepare(session)
+            self._reading.session = session
+            try:
+                yield
+            finally:
+                self._reading.session = None
+
+    def _prepare(self, session: Any) -> None:
+        if self.sql.postgres:
+            # These aggregates are cheap to plan and quick to run: compiling them (JIT) costs
+            # more than it saves, and a period's conversations are hashed in memory.
+            session.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"))
 
     def _rows(self, query: Any) -> list[Any]:
+        bound = getattr(self._reading, "session", None)
+        if bound is not None:
+            return list(bound.execute(query).all())
         with self.db.session() as session:
-            if self.sql.postgres:
-                # These aggregates are cheap to plan and quick to run: compiling them (JIT)
-                # costs more than it saves, and a period's conversations are hashed in memory.
-                session.execute(text("SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"))
+            self._prepare(session)
             return list(session.execute(query).all())
 
     @staticmethod
@@ -521,23 +547,28 @@ class Metrics:
             .group_by(resolved_day)
         )}
 
-        open_now = int(self._rows(select(func.count()).where(t.c.resolved_at.is_(None),
-                                                             *real))[0][0])
-
-        def backlog(at: datetime) -> int:
+        def backlog(at: datetime) -> list[Any]:
             """Open at ``at``: created before it and not resolved then — the tickets open now,
             less those created since, plus those resolved since, corrected by the status
             history of the tickets that changed since (a ticket resolved then and reopened
             since was not open). Index ranges from ``at`` on: the cost does not grow with
             the history."""
-            created, resolved, changed = self._rows(select(
+            return [
                 select(func.count()).where(t.c.created_at >= at, *real).scalar_subquery(),
                 select(func.count()).where(t.c.resolved_at >= at, *real).scalar_subquery(),
-                self._history_correction(at, scope).scalar_subquery()))[0]
-            return open_now - int(created) + int(resolved) + int(changed or 0)
+                self._history_correction(at, scope).scalar_subquery(),
+            ]
 
-        reopened = int(self._rows(select(func.count()).select_from(
-            self.reopened_ids(period, scope).subquery()))[0][0])
+        # One round trip: the tickets open now, both ends' corrections, the reopened.
+        open_now, *ends, reopened = self._rows(select(
+            select(func.count()).where(t.c.resolved_at.is_(None), *real).scalar_subquery(),
+            *backlog(period.start), *backlog(period.end),
+            select(func.count()).select_from(self.reopened_ids(period, scope).subquery())
+            .scalar_subquery()))[0]
+        backlog_start, backlog_end = (
+            int(open_now) - int(created) + int(resolved_since) + int(changed or 0)
+            for created, resolved_since, changed in (ends[:3], ends[3:]))
+        reopened = int(reopened)
 
         m = MESSAGES
         # Per ticket of the period, its first rep reply: one lookup in messages(ticket_id).
@@ -563,9 +594,8 @@ class Metrics:
                    self.sql.hours_between(t.c.resolved_at, t.c.created_at).label("hours"))
             .where(t.c.resolved_at >= period.start, t.c.resolved_at < period.end, *real)
             .subquery())
-        return Tickets(dict(opened), resolved, opened_by, backlog(period.start),
-                       backlog(period.end), reopened, first_response, resolution,
-                       self._history_by_day(period, scope))
+        return Tickets(dict(opened), resolved, opened_by, backlog_start, backlog_end,
+                       reopened, first_response, resolution, self._history_by_day(period, scope))
 
     def _history_by_day(self, period: Period, scope: Scope) -> dict[date, int]:
         """Per local day: +1 for each change out of ``resolved``, −1 for each change into it,
@@ -577,23 +607,20 @@ class Metrics:
         step = case((and_(h.c.from_status == "resolved", h.c.to_status != "resolved"), 1),
                     (and_(h.c.from_status != "resolved", h.c.to_status == "resolved"), -1),
                     else_=0)
+        has_history = select(h.c.id).where(h.c.ticket_id == t.c.id).exists()
+        resolved_day = self.sql.local_day(t.c.resolved_at, period).label("day")
         out: dict[date, int] = defaultdict(int)
-        for d, n in self._rows(
+        for d, n in self._rows(union_all(  # one round trip for both
             select(changes, func.sum(step)).select_from(h.join(t, t.c.id == h.c.ticket_id))
             .where(h.c.created_at >= period.start, h.c.created_at < period.end,
                    h.c.from_status.is_not(None), *real)
-            .group_by(changes)
-        ):
-            out[as_date(d)] += int(n or 0)
-        has_history = select(h.c.id).where(h.c.ticket_id == t.c.id).exists()
-        resolved_day = self.sql.local_day(t.c.resolved_at, period).label("day")
-        for d, n in self._rows(
+            .group_by(changes),
             select(resolved_day, func.count())
             .where(t.c.resolved_at >= period.start, t.c.resolved_at < period.end, has_history,
                    *real)
-            .group_by(resolved_day)
-        ):
-            out[as_date(d)] += int(n)
+            .group_by(resolved_day),
+        )):
+            out[as_date(d)] += int(n or 0)
         return {d: n for d, n in out.items() if n}
 
     def _history_correction(self, at: datetime, scope: Scope) -> Any:

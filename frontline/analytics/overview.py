@@ -142,12 +142,13 @@ def ticket_groups(tickets: Tickets, group: str) -> list[list[Any]]:
 
 
 def collect(metrics: Metrics, period: Period, scope: Scope) -> PeriodData:
-    counts = metrics.day_counts(period, scope)
-    deflection = metrics.deflection(period, scope)
-    return PeriodData(period, deflection, metrics.answers(period, scope, counts),
-                      metrics.csat(period, scope, counts, deflection),
-                      metrics.nps(period, scope, counts), metrics.tickets(period, scope),
-                      metrics.slack_assist(period, scope, counts))
+    with metrics.reading():  # one connection and transaction for the period's queries
+        counts = metrics.day_counts(period, scope)
+        deflection = metrics.deflection(period, scope)
+        return PeriodData(period, deflection, metrics.answers(period, scope, counts),
+                          metrics.csat(period, scope, counts, deflection),
+                          metrics.nps(period, scope, counts), metrics.tickets(period, scope),
+                          metrics.slack_assist(period, scope, counts))
 
 
 def build(metrics: Metrics, period: Period, scope: Scope = ALL) -> Overview:
