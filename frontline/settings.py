@@ -46,9 +46,10 @@ class Settings(BaseSettings):
         "`frontline index` command always uses all cores."
     )
     embedding_tuned: Literal["auto", "off"] = Field(
-        "off", description="auto: build the index with the KB-tuned model `frontline tune` "
+        "auto", description="auto: build the index with the KB-tuned model `frontline tune` "
         "stored under <data dir>/tuned/ while it matches the KB's titles, headings and "
-        "questions (the base model serves until then); off: always the base model."
+        "questions (the base model serves until then: nothing is tuned without the command); "
+        "off: always the base model."
     )
     chunk_max_chars: int = Field(800, ge=200, le=8000)
     index_keep_versions: int = Field(3, ge=1, le=50)
