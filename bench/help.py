@@ -4,6 +4,8 @@ figure next to a baseline measured in the same run (``GET /healthz``), and as a 
 
     .venv/bin/python bench/help.py [--articles 10000] [--requests 200] [--work DIR]
 
+(``--articles 0``: the sample KB only.)
+
 * ``/help/<id>``: an article page (Markdown rendered and sanitised, cached by content hash;
   related articles; a ``help_view`` event written), first views and repeat views;
 * the same page revalidated with ``If-None-Match`` (304, the view still recorded);
@@ -50,15 +52,22 @@ def p95(ms: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def timed(call: Callable[[], httpx.Response], n: int, status: int = 200) -> list[float]:
-    out = []
-    for _ in range(n):
-        started = time.perf_counter()
-        response = call()
-        out.append((time.perf_counter() - started) * 1000)
-        if response.status_code != status:
-            raise RuntimeError(f"{response.request.url}: HTTP {response.status_code}, "
-                               f"expected {status}: {response.text[:200]}")
+def interleaved(calls: dict[str, tuple[Callable[[int], httpx.Response], int, int]],
+                rounds: int) -> dict[str, list[float]]:
+    """Milliseconds of each named call, one of each per round in turn, so a machine whose load
+    changes during the run slows every figure alike. ``calls[name] = (call(i), expected status,
+    how many rounds it takes part in)``."""
+    out: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(rounds):
+        for name, (call, status, limit) in calls.items():
+            if i >= limit:
+                continue
+            started = time.perf_counter()
+            response = call(i)
+            out[name].append((time.perf_counter() - started) * 1000)
+            if response.status_code != status:
+                raise RuntimeError(f"{response.request.url}: HTTP {response.status_code}, "
+                                   f"expected {status}: {response.text[:200]}")
     return out
 
 
@@ -75,11 +84,10 @@ def measure(label: str, kb: Path, data: Path, queries: list[str], n: int) -> Non
     db = data / "bench-help.db"
     db.unlink(missing_ok=True)
     # One client sends every request: the per-address rate limits would refuse most of them.
-    unlimited = {name: "1000000/minute" for name in (
-        "search_rate_limit", "suggest_rate_limit", "page_rate_limit")
-        if name in Settings.model_fields}
+    unlimited = "1000000/minute"
     settings = Settings(_env_file=None, kb_dir=kb, data_dir=data,  # type: ignore[call-arg]
-                        database_url=f"sqlite:///{db}", **unlimited)
+                        database_url=f"sqlite:///{db}", search_rate_limit=unlimited,
+                        suggest_rate_limit=unlimited, page_rate_limit=unlimited)
     service = Stack(settings)  # the service only: the help centre needs no Rasa
     service.app = create_app(service.settings)
     service.start_service()
@@ -102,32 +110,30 @@ def run(label: str, service: Stack, queries: list[str], n: int) -> None:
             client.get(f"/help/{picked[i]}")
             client.get("/help/search", params={"q": asked[i]})
             client.get("/api/suggest", params={"q": asked[i]})
-        health = timed(lambda: client.get("/healthz"), n)
         warmed = set(picked[:10])
         unseen = [i for i in ids if i not in warmed]
         rng.shuffle(unseen)
-        first_ids = iter(unseen)
-        first = timed(lambda: client.get(f"/help/{next(first_ids)}"), min(n, len(unseen)))
-        pages = iter(picked)
-        repeat = timed(lambda: client.get(f"/help/{next(pages)}"), n)
         etag = client.get(f"/help/{picked[0]}").headers["etag"]
-        revalidated = timed(lambda: client.get(f"/help/{picked[0]}",
-                                               headers={"If-None-Match": etag}), n, 304)
-        searches = iter(asked)
-        search = timed(lambda: client.get("/help/search", params={"q": next(searches)}), n)
-        typed = iter(asked)
-        suggest = timed(lambda: client.get("/api/suggest", params={"q": next(typed)}), n)
-    base = p95(health)
-    print(f"{label}: {len(ids):,} public articles, {n} sequential requests each")
-    for name, ms in (("GET /healthz (baseline)", health),
-                     ("GET /help/<id>, first view of each", first),
-                     ("GET /help/<id>, random (repeats cached)", repeat),
-                     ("GET /help/<id>, If-None-Match → 304", revalidated),
-                     ("GET /help/search?q=", search),
-                     ("GET /api/suggest?q=", suggest)):
+        figures = interleaved({
+            "GET /healthz (baseline)": (lambda i: client.get("/healthz"), 200, n),
+            "GET /help/<id>, first view of each": (
+                lambda i: client.get(f"/help/{unseen[i]}"), 200, min(n, len(unseen))),
+            "GET /help/<id>, random (repeats cached)": (
+                lambda i: client.get(f"/help/{picked[i]}"), 200, n),
+            "GET /help/<id>, If-None-Match → 304": (
+                lambda i: client.get(f"/help/{picked[0]}", headers={"If-None-Match": etag}),
+                304, n),
+            "GET /help/search?q=": (
+                lambda i: client.get("/help/search", params={"q": asked[i]}), 200, n),
+            "GET /api/suggest?q=": (
+                lambda i: client.get("/api/suggest", params={"q": asked[i]}), 200, n),
+        }, n)
+    base = p95(figures["GET /healthz (baseline)"])
+    print(f"{label}: {len(ids):,} public articles, up to {n} sequential requests of each kind, "
+          "interleaved")
+    for name, ms in figures.items():
         print(f"  {name:42} n={len(ms):4}  p50 {statistics.median(ms):7.1f} ms  "
-              f"p95 {p95(ms):7.1f} ms"
-              f"   p95 ×{p95(ms) / base:6.1f} baseline")
+              f"p95 {p95(ms):7.1f} ms   p95 ×{p95(ms) / base:6.1f} baseline")
 
 
 def main() -> None:
@@ -149,6 +155,8 @@ def main() -> None:
     finally:
         shutil.rmtree(sample, ignore_errors=True)
 
+    if args.articles <= 0:
+        return
     data = args.work / f"generated-{args.articles}"
     kb = data / "kb"
     if not kb.is_dir():
