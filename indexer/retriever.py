@@ -155,6 +155,11 @@ class IndexVersion:
         self._public_selector = faiss.IDSelectorBatch(public_ids)
         self.set_nprobe(dense_index.NPROBE)
         self._local = threading.local()
+        # One FAISS call at a time on this index: concurrent searches from the service's
+        # threads, with torch embedding in others, crashed the process (SIGSEGV inside
+        # faiss search; reproduced with 8 threads embedding and searching the sample KB, and
+        # by bench/load.py at 50 customers). A single-query search takes well under 1 ms.
+        self._faiss = threading.Lock()
 
     def set_nprobe(self, nprobe: int) -> None:
         """Lists an approximate index scans per search (no effect on an exact one)."""
@@ -177,7 +182,8 @@ class IndexVersion:
         if n <= 0:
             return []
         params = self._public_params if audience == "public" else self._all_params
-        scores, ids = self.dense.search(vector.reshape(1, -1), n, params=params)
+        with self._faiss:
+            scores, ids = self.dense.search(vector.reshape(1, -1), n, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def article_hit(self, article_id: str) -> Hit | None:
@@ -199,7 +205,9 @@ class IndexVersion:
         rows = self.article_rows.get(article_id, [])
         if not rows:
             return (0.0, -1)
-        scores = self.dense.reconstruct_batch(np.asarray(rows, np.int64)) @ vector
+        with self._faiss:
+            vectors = self.dense.reconstruct_batch(np.asarray(rows, np.int64))
+        scores = vectors @ vector
         best = int(np.argmax(scores))
         return (float(scores[best]), rows[best])
 
@@ -215,7 +223,9 @@ class IndexVersion:
                 if self.entries[r].kind == "section"]
         if not rows:
             return (0.0, -1)
-        scores = self.dense.reconstruct_batch(np.asarray(rows, np.int64)) @ vector
+        with self._faiss:
+            vectors = self.dense.reconstruct_batch(np.asarray(rows, np.int64))
+        scores = vectors @ vector
         best = int(np.argmax(scores))
         return (float(scores[best]), rows[best])
 
