@@ -20,11 +20,13 @@ published.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -204,7 +206,8 @@ def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int) -> N
     )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data,
                                          loss=MultipleNegativesRankingLoss(model))
-    trainer.train()
+    with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its final figures
+        trainer.train()
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
     model.save(str(out / "model"))
 
