@@ -139,12 +139,20 @@ class ChatService:
         except AssistantUnavailable as exc:
             logger.error("assistant unavailable for session %s: %s", session_id, exc.detail)
             return await run_in_threadpool(self._unavailable, session_id, kept.id, text)
+        # A token the assistant echoes (a proposed summary) is shown as the masked address.
+        await run_in_threadpool(self._display, session_id, replies)
         for reply in replies:
             await run_in_threadpool(
                 self.conversations.add, session_id, BOT, reply.text,
                 data={"buttons": reply.buttons, "links": reply.links},
             )
         return replies
+
+    def _display(self, session_id: str, replies: list[OutMessage]) -> None:
+        for reply in replies:
+            reply.text = self.vault.display(session_id, reply.text)
+            for button in reply.buttons:
+                button["title"] = self.vault.display(session_id, button["title"])
 
     def _replay(self, session_id: str, client_id: str) -> list[OutMessage] | None:
         messages = self.conversations.messages(session_id)

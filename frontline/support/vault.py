@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from frontline.db import Base, Database
 from frontline.db.models import utcnow
-from frontline.redaction import EMAIL, EMAIL_MAX, mask_numbers
+from frontline.redaction import EMAIL, EMAIL_MAX, mask_email, mask_numbers
 
 TOKEN_DOMAIN = "email.invalid"  # .invalid is reserved (RFC 2606): never anyone's address
 TOKEN = re.compile(rf"\bt[0-9a-f]{{12}}@{re.escape(TOKEN_DOMAIN)}\b")
@@ -80,6 +80,18 @@ class EmailVault:
             except IntegrityError:
                 continue
         raise RuntimeError(f"could not store an email token for session {session_id}")
+
+    def display(self, session_id: str, text: str) -> str:
+        """``text`` with each token of this conversation shown as its masked address
+        (``j•••@example.com``), any other token as ``[email]``: what a customer sees and our
+        messages store when the assistant echoes one."""
+        if TOKEN_DOMAIN not in text:
+            return text
+        return TOKEN.sub(lambda m: self._shown(session_id, m.group()), text)
+
+    def _shown(self, session_id: str, token: str) -> str:
+        email = self.reveal(session_id, token)
+        return "[email]" if email == token else mask_email(email)
 
     def reveal(self, session_id: str, value: str) -> str:
         """The address behind a token issued in this conversation; any other value (a real

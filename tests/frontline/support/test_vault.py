@@ -40,6 +40,11 @@ def test_a_token_is_revealed_only_in_its_own_conversation(database: Database) ->
     assert vault.reveal("sess-b", token) == token  # someone else's token gives nothing away
     assert vault.reveal("sess-a", "eve@example.com") == "eve@example.com"
     assert vault.reveal("sess-a", "") == ""
+    # What the customer sees when the assistant echoes a token: the address, masked.
+    assert vault.display("sess-a", f'I suggest: "write to {token}"') == \
+        'I suggest: "write to b•••@example.com"'
+    assert vault.display("sess-b", f"to {token}") == "to [email]"
+    assert vault.display("sess-a", "no address here") == "no address here"
 
 
 def test_privacy_erase_and_retention_remove_the_addresses(database: Database,
@@ -62,3 +67,18 @@ def test_privacy_erase_and_retention_remove_the_addresses(database: Database,
     with database.session() as session:
         left = session.scalars(select(EmailToken.email)).all()
     assert left == ["bob@example.com"]
+
+
+def test_the_chat_turn_sends_tokens_and_shows_the_echo_masked(database: Database) -> None:
+    import asyncio
+
+    from tests.frontline.support.test_chat import _service
+
+    service, assistant, _ = _service(database)
+    replies = asyncio.run(service.handle("sess-echo", "mail lee@example.com, call 020 7946 0958"))
+    assert "lee@example.com" not in assistant.seen[0] and "7946" not in assistant.seen[0]
+    assert is_token(find_email(assistant.seen[0]) or "")
+    # The assistant echoes what it got: the customer (and our messages) see the masked address.
+    assert replies[0].text == "echo mail l•••@example.com, call [phone]"
+    stored = service.conversations.messages("sess-echo", senders=("bot",))
+    assert stored[0].text == replies[0].text
