@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -88,6 +88,12 @@ lint: setup ## ruff, mypy and the import contract (layering)
 
 bench: setup ## Indexing benchmarks (prints figures; not a test)
 	$(PY) bench/index.py
+
+bench-search: setup ## Search at 10k articles and a 100k-vector index: exact vs IVF, lexical, full path
+	nice $(PY) bench/search.py
+
+bench-scale: setup ## bench-search plus 100k articles and a 1M-chunk index (long; opt-in)
+	timeout 3h nice $(PY) bench/search.py --scale
 
 bench-analytics: setup test-deps ## Dashboard overview and report times at 10k/100k/1M events, SQLite + PostgreSQL
 	$(PY) bench/analytics.py

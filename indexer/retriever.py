@@ -55,6 +55,13 @@ TOKEN = re.compile(r"\w+", re.UNICODE)
 # A lexical query keeps at most this many distinct words (function words dropped first), so
 # its cost is bounded however long the message.
 MAX_LEXICAL_TERMS = 32
+# A lexical search scores every row matching any of its words, so at scale its cost is the
+# rows its words occur in. Words in more than MAX_TERM_ROWS rows are left out (they weigh
+# little in BM25 and cost the most), then the rarest words are kept while they add up to at
+# most MAX_LEXICAL_ROWS rows; the rarest word is always kept. Neither bound can bind on a KB
+# under 5,000 entries (the sample KB has 1,400).
+MAX_TERM_ROWS = 5_000
+MAX_LEXICAL_ROWS = 20_000
 
 
 class IndexUnavailable(RuntimeError):
@@ -122,6 +129,7 @@ class IndexVersion:
             self.has_public_terms = self.has_terms and any(
                 row[1] == "public" for row in conn.execute("PRAGMA table_info(article_terms)"))
             self.has_public_lexical = store.has_table(conn, "chunks_fts_public")
+            self.has_lexical_vocabulary = store.has_table(conn, "chunks_fts_public_vocab")
         finally:
             conn.close()
         # First section of every article: the passage when only its title/question matched.
@@ -255,8 +263,11 @@ class IndexVersion:
         if not tokens:
             return []
         words = sorted(tokens, key=lambda t: (-len(t), t))[:MAX_LEXICAL_TERMS]
+        public = audience == "public" and self.has_public_lexical
+        if self.has_lexical_vocabulary:
+            words = self._bounded(words, "chunks_fts_public" if public else "chunks_fts")
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(words))
-        if audience == "public" and self.has_public_lexical:
+        if public:
             rows = self._conn().execute(
                 "SELECT rowid, -bm25(chunks_fts_public) FROM chunks_fts_public "
                 "WHERE chunks_fts_public MATCH ? ORDER BY bm25(chunks_fts_public) LIMIT ?",
@@ -271,6 +282,25 @@ class IndexVersion:
             (match, audience == "internal", n),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
+
+
+    def _bounded(self, words: list[str], table: str) -> list[str]:
+        """``words`` within the row bounds (``MAX_TERM_ROWS``, ``MAX_LEXICAL_ROWS``), by the
+        document frequencies of their Porter stems (the FTS5 tokenizer's) in ``table``."""
+        stems = {w: _porter(w) for w in words}
+        marks = ",".join("?" * len(stems))
+        rows = dict(self._conn().execute(
+            f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})",
+            sorted(set(stems.values()))).fetchall())
+        ranked = sorted(words, key=lambda w: (rows.get(stems[w], 0), w))
+        kept, total = [], 0
+        for word in ranked:
+            n = rows.get(stems[word], 0)
+            if kept and (n > MAX_TERM_ROWS or total + n > MAX_LEXICAL_ROWS):
+                break
+            kept.append(word)
+            total += n
+        return kept
 
 
 class Retriever:
@@ -473,6 +503,18 @@ def _fuse(*rankings: list[str]) -> list[str]:
         for rank, article_id in enumerate(ranking):
             fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
     return sorted(fused, key=lambda a: -fused[a])
+
+
+_porter_local = threading.local()
+
+
+def _porter(word: str) -> str:
+    stemmer = getattr(_porter_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _porter_local.stemmer = snowballstemmer.stemmer("porter")
+    return str(stemmer.stemWord(word))
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

@@ -192,11 +192,21 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
         is not None
 
 
+# Each lexical table's document frequencies (how many rows hold a term), read by a search to
+# bound its candidate set: virtual tables over the FTS5 index, no storage of their own.
+LEXICAL_VOCABULARY = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab(chunks_fts, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_public_vocab
+    USING fts5vocab(chunks_fts_public, 'row');
+"""
+
+
 def ensure_public_lexical(conn: sqlite3.Connection) -> None:
-    """Add the public lexical table to a version written before it existed (filled from the
-    full one)."""
+    """Add the public lexical table (filled from the full one) and the vocabulary tables to a
+    version written before they existed."""
     if not has_table(conn, "chunks_fts_public"):
         conn.executescript(PUBLIC_LEXICAL)
+    conn.executescript(LEXICAL_VOCABULARY)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
