@@ -27,7 +27,8 @@ def test_internal_articles_never_change_public_scores(small_kb: Path, tmp_path: 
     assert all(before) and all(h[3] is not None for hits in before for h in hits)
 
     # A new internal article made of the public queries' own words, and an edited one.
-    write_article(small_kb, "refund-runbook", "Refund runbook for annual plan refunds after 14 days",
+    write_article(small_kb, "refund-runbook",
+                  "Refund runbook for annual plan refunds after 14 days",
                   "## Refund after 14 days\nRefund the annual plan after 14 days; password "
                   "resets and the offline app are handled by tier 2.\n",
                   audience="internal",
