@@ -79,10 +79,10 @@ def approximate(vectors: np.ndarray, ids: np.ndarray) -> Any:
     rows = np.random.default_rng(SEED).choice(n, sample, replace=False) if sample < n \
         else np.arange(n)
     index.train(np.ascontiguousarray(vectors[np.sort(rows)]))
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
     index.add_with_ids(vectors, ids)
     index.nprobe = NPROBE
-    index.referenced_objects = [quantizer]  # the Python quantizer must outlive the index
+    index.referenced_objects = [quantizer]  # type: ignore[attr-defined]  # outlive the index
     return index
 
 
@@ -90,9 +90,9 @@ def contents(index: Any) -> tuple[np.ndarray, np.ndarray]:
     """Every (id, vector) of an index of either kind: ``(ids, vectors)``."""
     import faiss
 
-    ivf = faiss.downcast_index(index)
+    ivf: Any = faiss.downcast_index(index)
     if isinstance(ivf, faiss.IndexIVF):
-        invlists = ivf.invlists
+        invlists: Any = ivf.invlists
         parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
                  for i in range(ivf.nlist) if invlists.list_size(i)]
         ids = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
@@ -111,7 +111,7 @@ def fit(index: Any, approximate_above: int) -> Any:
     import faiss
 
     n = int(index.ntotal)
-    ivf = faiss.downcast_index(index)
+    ivf: Any = faiss.downcast_index(index)
     approx = isinstance(ivf, faiss.IndexIVF)
     if not approx and n <= approximate_above:
         return index

@@ -293,7 +293,8 @@ class IndexVersion:
             f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})",
             sorted(set(stems.values()))).fetchall())
         ranked = sorted(words, key=lambda w: (rows.get(stems[w], 0), w))
-        kept, total = [], 0
+        kept: list[str] = []
+        total = 0
         for word in ranked:
             n = rows.get(stems[word], 0)
             if kept and (n > MAX_TERM_ROWS or total + n > MAX_LEXICAL_ROWS):
