@@ -93,6 +93,12 @@ class IndexNotReady(FrontlineError):
     code = "index_unavailable"
 
 
+class IndexWriteFailed(FrontlineError):
+    """A new index version could not be written (out of disk); the previous one serves on."""
+
+    code = "index_write_failed"
+
+
 class DatabaseUnavailable(FrontlineError):
     code = "database_unavailable"
 

@@ -31,6 +31,7 @@ STATUS: dict[type[errors.FrontlineError], int] = {
     errors.NotAHandoff: 409,
     errors.ReindexInProgress: 409,
     errors.IndexNotReady: 503,
+    errors.IndexWriteFailed: 507,
     errors.DatabaseUnavailable: 503,
     errors.AssistantUnavailable: 503,
     errors.SlackDisabled: 404,

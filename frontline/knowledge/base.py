@@ -6,13 +6,16 @@ Rasa actions and the Slack app, so the model and the index are loaded once.
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from frontline.errors import (
     ArticleNotFound,
     IndexNotReady,
+    IndexWriteFailed,
     InvalidArticle,
     InvalidQuery,
     ReindexInProgress,
@@ -228,6 +231,13 @@ class KnowledgeBase:
             raise InvalidArticle(str(exc)) from exc
         except IndexLocked as exc:
             raise ReindexInProgress(str(exc)) from exc
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            if not _out_of_space(exc):
+                raise
+            raise IndexWriteFailed(
+                f"the new index version could not be written ({exc}); the previous version "
+                "keeps serving: free disk space under the data folder and reindex"
+            ) from exc
         self.retriever.current()  # switch to the new version right away
         return summary
 
@@ -263,3 +273,11 @@ class KnowledgeBase:
                 }
             )
         return rows
+
+
+def _out_of_space(exc: BaseException) -> bool:
+    """True when writing failed for want of disk space (the OS's, SQLite's or FAISS's words)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return any(words in text for words in ("no space left", "disk is full", "quota exceeded"))

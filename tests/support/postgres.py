@@ -18,31 +18,59 @@ def pg_bin() -> str | None:
     return os.path.dirname(found[-1]) if found else None
 
 
+class PostgresCluster:
+    """A private cluster on a free port, owned by this process: ``start``, ``stop`` (to test
+    what happens while the database is away) and ``start`` again; ``url`` for SQLAlchemy."""
+
+    def __init__(self) -> None:
+        bindir = pg_bin()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+        self.bindir = bindir
+        self.root = tempfile.mkdtemp(prefix="frontline-pg-")
+        self.data = os.path.join(self.root, "data")
+        self.port = free_port()
+        self.url = f"postgresql+psycopg2://frontline@127.0.0.1:{self.port}/frontline_test"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.root, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", self.data, "-A", "trust", "-U", "frontline", "-E", "UTF8")
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_user, f"{self.bindir}/{tool}", *args], check=True,
+                       capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.root, "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
+                  "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast`` ends sessions; ``immediate`` is a crash)."""
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run([*self.as_user, f"{self.bindir}/pg_ctl", "-D", self.data, "-m",
+                        "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A started private cluster with an empty ``frontline_test`` database; removed after."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        cluster._run("createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "frontline",
+                     "frontline_test")
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Start a private cluster on a free port; yield an SQLAlchemy URL; stop and delete it."""
-    bindir = pg_bin()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
-    root = tempfile.mkdtemp(prefix="frontline-pg-")
-    data = os.path.join(root, "data")
-    port = free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    run(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "frontline", "-E", "UTF8")
-    run(f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(root, "log"), "-w", "-o",
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-    try:
-        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "frontline",
-            "frontline_test")
-        yield f"postgresql+psycopg2://frontline@127.0.0.1:{port}/frontline_test"
-    finally:
-        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres_cluster() as cluster:
+        yield cluster.url
