@@ -2,14 +2,16 @@
 locust, over loopback, bounded in users and time.
 
     nice .venv/bin/python bench/load.py [--replicas 2] [--seconds 60] [--levels 1,20,50,100]
-                                         [--idle 1000] [--profile]
+                                         [--idle 1000]
 
 Chatting customers do what the widget does (integrations/webchat/static/widget.js): load the
 widget script, send a message with a client id, poll ``/chat/history?after=<last id>`` every
 3 s while the panel is open and between messages (think time 4-10 s); most messages are KB
 questions from the labelled sample-KB set (dev split), one conversation in ten files a
 ticket and one in twenty asks for a person. Idle widgets are open panels of earlier
-conversations (seeded in the database) that only poll. Each level prints per-request-kind
+conversations (seeded in the database) that only poll. Before measuring, each replica answers
+a few KB questions (not counted), and each level's figures start after its ramp-up: they are
+the steady state. Each level prints per-request-kind
 p50/p95/p99 (ms), errors, throughput, and the CPU and peak RSS of the Frontline replicas (and
 of the Rasa replicas), with each level's chat p95 as a ratio of the 1-customer level measured
 in the same run (the machine is shared, so the ratios travel better than the figures).
@@ -235,8 +237,16 @@ def run_phase(cluster: Cluster, user: type[Widget], users: int, seconds: float,
             "p99": entry.get_response_time_percentile(0.99),
             "rps": entry.num_requests / wall,
         }
-    errors = {f"{e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
+    errors = {f"{e.name}: {e.error}"[:160]: e.occurrences for e in env.stats.errors.values()}
     runner.quit()
+    dead = [n for n in cluster.nodes if n.process is None or n.process.poll() is not None]
+    for node in dead:
+        code = node.process.returncode if node.process else None
+        tail = node.log.read_text(errors="replace").splitlines()[-15:]
+        print(f"!! Frontline replica {node.name} died (exit {code}); its log ends:", *tail,
+              sep="\n", flush=True)
+    if dead:
+        raise SystemExit(f"a replica died during the phase; logs kept in {cluster.work_dir}")
     fl, ra = frontline.stop(), rasa.stop()
     return {"rows": rows, "errors": errors, "wall": wall, "frontline": fl, "rasa": ra}
 
@@ -273,12 +283,24 @@ def seed_idle(database_url: str, count: int) -> None:
     db.dispose()
 
 
+def warm_up(cluster: Cluster) -> None:
+    """A few KB questions to every replica directly: first-call costs are not the load."""
+    import httpx
+
+    for node in cluster.nodes:
+        for question in QUESTIONS[:3]:
+            httpx.post(f"{node.url}/chat", timeout=120, json={
+                "session_id": f"warm-up-{uuid.uuid4().hex[:12]}", "message": question})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured per level")
     parser.add_argument("--levels", default="1,20,50,100")
     parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument("--index", type=Path, help="copy this built index of the sample KB "
+                        "instead of building one (repeated runs)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x]
     QUESTIONS.extend(kb_questions())
@@ -286,9 +308,12 @@ def main() -> int:
     try:
         shared = work / "shared"
         shutil.copytree(REPO / "knowledge_base", work / "kb")
-        print("indexing the sample KB…", flush=True)
-        embedder = SentenceTransformerEmbedder(default_embedding_model())
-        build_index(work / "kb", shared / "index", embedder)
+        if args.index:
+            shutil.copytree(args.index, shared / "index")
+        else:
+            print("indexing the sample KB…", flush=True)
+            embedder = SentenceTransformerEmbedder(default_embedding_model())
+            build_index(work / "kb", shared / "index", embedder)
         settings = Settings(_env_file=None, kb_dir=work / "kb",  # type: ignore[call-arg]
                             data_dir=shared, embedding_model=default_embedding_model())
         with postgres_server() as pg, redis_server() as redis:
@@ -301,6 +326,7 @@ def main() -> int:
             with Cluster(settings, work / "run", database_url, tracker_url, redis.url,
                          replicas=args.replicas, env=HIGH_LIMITS) as cluster:
                 seed_idle(database_url, args.idle)
+                warm_up(cluster)
                 print(f"cluster up on {cluster.url}; {len(QUESTIONS)} KB questions; "
                       f"{os.cpu_count()} CPUs (shared), load average "
                       f"{os.getloadavg()[0]:.1f}", flush=True)
@@ -319,8 +345,12 @@ def main() -> int:
                                        spawn_rate=args.idle / 10)
                     print_phase(f"{args.idle} idle open widgets polling", result, None,
                                 "poll p95 ≤ 50 ms")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    except SystemExit:
+        raise
+    except BaseException:
+        print(f"logs kept in {work}", flush=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -174,6 +174,7 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTLINE_")}
         env.update({
             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONFAULTHANDLER": "1",  # a crash leaves every thread's traceback in the log
             "FRONTLINE_KB_DIR": str(self.settings.kb_dir.resolve()),
             "FRONTLINE_DATA_DIR": str(self.settings.data_dir.resolve()),
             "FRONTLINE_EMBEDDING_MODEL": self.settings.embedding_model,
