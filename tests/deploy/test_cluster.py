@@ -136,6 +136,9 @@ def test_turns_alternate_between_replicas_nothing_lost_or_doubled(cluster: Clust
     for question in QUESTIONS[:4]:
         for customer in customers:
             customer.say(question)
+    # Rasa calls each replica's /webhook directly: the proxy does not publish it.
+    hidden = customers[0].client.post("/webhook", json={"next_action": "action_listen"})
+    assert hidden.status_code == 404 and hidden.json()["error"] == "not_found"
     for customer in customers:
         assert set(customer.served_by) == {"a", "b"}, customer.served_by
         # The widget resends a message whose reply it lost: the same id, the other replica.
