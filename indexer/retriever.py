@@ -135,11 +135,15 @@ class IndexVersion:
         # First section of every article: the passage when only its title/question matched.
         self.first_section: dict[str, int] = {}
         self.article_rows: dict[str, list[int]] = {}
+        self.section_rows: dict[str, np.ndarray] = {}  # each article's body sections
+        sections: dict[str, list[int]] = {}
         for rowid in sorted(self.entries):
             entry = self.entries[rowid]
             self.article_rows.setdefault(entry.article_id, []).append(rowid)
             if entry.kind == "section":
                 self.first_section.setdefault(entry.article_id, rowid)
+                sections.setdefault(entry.article_id, []).append(rowid)
+        self.section_rows = {a: np.asarray(r, np.int64) for a, r in sections.items()}
         public_ids = np.asarray(
             [rowid for rowid, e in self.entries.items() if e.audience == "public"], dtype=np.int64
         )
@@ -227,15 +231,14 @@ class IndexVersion:
 
     def best_section(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
         """Exact (cosine, rowid) of an article's best body section; (0, -1) without one."""
-        rows = [r for r in self.article_rows.get(article_id, [])
-                if self.entries[r].kind == "section"]
-        if not rows:
+        rows = self.section_rows.get(article_id)
+        if rows is None:
             return (0.0, -1)
         with self._faiss:
-            vectors = self.dense.reconstruct_batch(np.asarray(rows, np.int64))
+            vectors = self.dense.reconstruct_batch(rows)
         scores = vectors @ vector
         best = int(np.argmax(scores))
-        return (float(scores[best]), rows[best])
+        return (float(scores[best]), int(rows[best]))
 
     def classifier_for(self, audience: Audience) -> tuple[ArticleClassifier | None,
                                                            np.ndarray | None]:
@@ -288,10 +291,10 @@ class IndexVersion:
         """``words`` within the row bounds (``MAX_TERM_ROWS``, ``MAX_LEXICAL_ROWS``), by the
         document frequencies of their Porter stems (the FTS5 tokenizer's) in ``table``."""
         stems = {w: _porter(w) for w in words}
-        marks = ",".join("?" * len(stems))
+        distinct = sorted(set(stems.values()))  # two words may share a stem
         rows = dict(self._conn().execute(
-            f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})",
-            sorted(set(stems.values()))).fetchall())
+            f"SELECT term, doc FROM {table}_vocab WHERE term IN ({','.join('?' * len(distinct))})",
+            distinct).fetchall())
         ranked = sorted(words, key=lambda w: (rows.get(stems[w], 0), w))
         kept: list[str] = []
         total = 0

@@ -22,6 +22,9 @@ def test_common_words_are_left_out_but_the_rarest_is_kept(small_kb: Path, tmp_pa
     assert hits and all("annual" in version.entries[r].text.lower() or "annual" in
                         version.articles[version.entries[r].article_id]["title"].lower()
                         for r, _ in hits)
+    # Words sharing a stem ("passwords", "password") are looked up once.
+    assert version._bounded(["annual", "passwords", "password"], "chunks_fts_public") == [
+        "annual"]
     monkeypatch.setattr(retriever, "MAX_TERM_ROWS", 0)  # every word too common: the rarest
     assert version._bounded(["password", "annual"], "chunks_fts_public") == ["annual"]
     monkeypatch.setattr(retriever, "MAX_TERM_ROWS", 10**9)
