@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--kb", type=Path, default=HERE.parent / "knowledge_base")
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--skip-sample", action="store_true", help="only the generated KB")
     parser.add_argument("--work", type=Path,
                         default=Path(tempfile.gettempdir()) / "frontline-bench-help")
     args = parser.parse_args()
@@ -148,12 +149,13 @@ def main() -> None:
     questions = [q.question for q in load_questions(HERE / "data/sample_kb_questions.yml")
                  if q.audience == "public"]
 
-    sample = Path(tempfile.mkdtemp(prefix="bench-help-"))
-    try:
-        prepare(args.kb, sample, embedder)
-        measure("sample KB", args.kb, sample, questions, args.requests)
-    finally:
-        shutil.rmtree(sample, ignore_errors=True)
+    if not args.skip_sample:
+        sample = Path(tempfile.mkdtemp(prefix="bench-help-"))
+        try:
+            prepare(args.kb, sample, embedder)
+            measure("sample KB", args.kb, sample, questions, args.requests)
+        finally:
+            shutil.rmtree(sample, ignore_errors=True)
 
     if args.articles <= 0:
         return

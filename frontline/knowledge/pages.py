@@ -111,6 +111,11 @@ class HelpCentre:
         self.knowledge = knowledge
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[str, tuple[Heading, ...]]] = OrderedDict()
+        # Per published version (a reindex starts afresh): the public articles by title, and
+        # each article's related articles (at 10,000 articles both were a scan per page view).
+        self._version: object = None
+        self._articles: list[Summary] = []
+        self._related: OrderedDict[tuple[str, int], list[Summary]] = OrderedDict()
 
     def _rows(self) -> dict[str, dict[str, Any]]:
         try:
@@ -128,11 +133,24 @@ class HelpCentre:
             raise IndexNotReady(str(exc)) from exc
         return current.name, current.manifest.created_at
 
+    def _fresh(self) -> dict[str, dict[str, Any]]:
+        """The published version's rows, forgetting what was cached for an older version."""
+        rows = self._rows()
+        with self._lock:
+            if self._version is not rows:
+                self._version = rows
+                self._articles = sorted(
+                    (Summary(r["id"], r["title"], _tags(r)) for r in rows.values()
+                     if r["audience"] == "public"),
+                    key=lambda s: (s.title.lower(), s.id))
+                self._related.clear()
+        return rows
+
     def articles(self) -> list[Summary]:
         """Every public article, by title."""
-        rows = [r for r in self._rows().values() if r["audience"] == "public"]
-        return sorted((Summary(r["id"], r["title"], _tags(r)) for r in rows),
-                      key=lambda s: (s.title.lower(), s.id))
+        self._fresh()
+        with self._lock:
+            return list(self._articles)
 
     def categories(self) -> list[tuple[str, list[Summary]]]:
         """(tag, its public articles) for every tag, by tag; untagged articles under
@@ -180,7 +198,24 @@ class HelpCentre:
 
     def related(self, article_id: str, limit: int = RELATED) -> list[Summary]:
         """Public articles sharing the most tags with this one; when none share a tag, the
-        nearest by a search on its title."""
+        nearest by a search on its title. Cached per published version."""
+        rows = self._fresh()
+        key = (article_id, limit)
+        with self._lock:
+            cached = self._related.get(key)
+            if cached is not None:
+                self._related.move_to_end(key)
+                return list(cached)
+        found = self._find_related(article_id, limit)
+        with self._lock:
+            if self._version is not rows:  # a reindex meanwhile: not for the new version
+                return found
+            self._related[key] = found
+            while len(self._related) > CACHE_SIZE * 4:
+                self._related.popitem(last=False)
+        return list(found)
+
+    def _find_related(self, article_id: str, limit: int) -> list[Summary]:
         me = self.summary(article_id)
         if me is None:
             return []

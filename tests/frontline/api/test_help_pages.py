@@ -46,11 +46,17 @@ def test_an_article_is_revalidated_and_a_reindex_shows_the_new_text(
     other = client.get("/help/import", headers={"If-None-Match": tag})
     assert other.status_code == 200  # another article's tag does not match
 
+    related = client.get("/help/import").text.split('id="related-title"', 1)[1]
+    assert "/help/export-pdf" not in related
     write_article(kb, "export", "Export your projects", "## To CSV\nUse the new Export button.",
                   questions=("how do I export",))
+    write_article(kb, "export-pdf", "Export your projects as PDF", "Print to PDF.")
     build_index(kb, kb.parent / "index", real_embedder)
     after = client.get("/help/export", headers={"If-None-Match": tag})
     assert after.status_code == 200 and "Use the new Export button." in after.text
+    assert 'href="/help/export-pdf"' in client.get("/help").text  # the list is the new one
+    related = client.get("/help/import").text.split('id="related-title"', 1)[1]
+    assert "/help/export-pdf" in related  # and so are related articles
     assert after.headers["etag"] != tag
     assert client.get("/help/export", headers={
         "If-None-Match": after.headers["etag"]}).status_code == 304
