@@ -79,7 +79,7 @@ def _phones_in_run(run: str) -> str:
     # best[i]: (digits left unmasked, end of the phone starting at group i or None) from i on.
     best: list[tuple[int, int | None]] = [(0, None)] * (len(groups) + 1)
     for i in range(len(groups) - 1, -1, -1):
-        choice = (counts[i] + best[i + 1][0], None)
+        choice: tuple[int, int | None] = (counts[i] + best[i + 1][0], None)
         digits = 0
         for j in range(i + 1, len(groups) + 1):
             digits += counts[j - 1]

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits import storage as sync_storage
+from limits import strategies as sync_strategies
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 if TYPE_CHECKING:
@@ -92,7 +94,10 @@ class Counters:
                  retry_every: float = RETRY_REDIS_SECONDS) -> None:
         self.redis_url = redis_url
         self.retry_every = retry_every
-        self.memory = MovingWindowRateLimiter(MemoryStorage())
+        # The in-process counters are the synchronous store (thread locks, no I/O): the
+        # asyncio one binds its locks to the first event loop that used it, and an app that
+        # is started again on another loop (a restart in the same process) then fails.
+        self.memory = sync_strategies.MovingWindowRateLimiter(sync_storage.MemoryStorage())
         self.redis: MovingWindowRateLimiter | None = None
         if redis_url:
             uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
@@ -119,7 +124,9 @@ class Counters:
             else:
                 self._came_back()
                 return wait
-        return await _hit(self.memory, item, key)
+        if self.memory.hit(item, *key):
+            return 0
+        return _wait(self.memory.get_window_stats(item, *key))
 
     async def check(self) -> str:
         """``status`` after asking Redis (when configured) whether it answers."""
@@ -148,7 +155,11 @@ async def _hit(limiter: MovingWindowRateLimiter, item: RateLimitItem,
                key: tuple[str, ...]) -> int:
     if await limiter.hit(item, *key):
         return 0
-    stats = await limiter.get_window_stats(item, *key)
+    return _wait(await limiter.get_window_stats(item, *key))
+
+
+def _wait(stats: Any) -> int:
+    """Whole seconds until the window has room again (at least 1)."""
     return max(1, math.ceil(stats.reset_time - time.time()))
 
 

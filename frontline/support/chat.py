@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from starlette.concurrency import run_in_threadpool
 
 from frontline.analytics import EventLog
+from frontline.db.models import Message
 from frontline.errors import AssistantUnavailable
 from frontline.redaction import find_email
 from frontline.support.conversations import BOT, CUSTOMER, Conversations
@@ -121,7 +122,12 @@ class ChatService:
         if client_id:
             replayed = await run_in_threadpool(self._replay, session_id, client_id)
             if replayed is not None:
-                return replayed
+                earlier, replies, interrupted = replayed
+                if not interrupted:
+                    return replies
+                # Stored, then the turn broke off (the database or this replica went away
+                # before a reply was kept): finish it now, without storing the words again.
+                return await self._forward(session_id, earlier, text)
         said = shown.strip() if shown and shown.strip() else text
         data: dict[str, Any] = {"payload": text} if said != text else {}
         if client_id:
@@ -131,6 +137,10 @@ class ChatService:
         if handoff is not None:
             await run_in_threadpool(self.handoff.relay, handoff, kept.text)
             return [OutMessage(text=RELAYED)]
+        return await self._forward(session_id, kept, text)
+
+    async def _forward(self, session_id: str, kept: Message, text: str) -> list[OutMessage]:
+        """Send a stored customer message to the assistant; keep and return its replies."""
         try:
             # Rasa's tracker store keeps what it is sent: no email, card or phone in clear.
             said_to_assistant = await run_in_threadpool(
@@ -154,11 +164,15 @@ class ChatService:
             for button in reply.buttons:
                 button["title"] = self.vault.display(session_id, button["title"])
 
-    def _replay(self, session_id: str, client_id: str) -> list[OutMessage] | None:
+    def _replay(self, session_id: str,
+                client_id: str) -> tuple[Message, list[OutMessage], bool] | None:
+        """The customer message sent with ``client_id``, the bot replies kept after it, and
+        whether its turn broke off: nothing answered it (no reply, not relayed to a person
+        under a handoff ticket, not kept as undelivered while the assistant was down)."""
         messages = self.conversations.messages(session_id)
         for i, message in enumerate(messages):
             if message.sender == CUSTOMER and (message.data or {}).get("client_id") == client_id:
-                replies = []
+                replies: list[OutMessage] = []
                 for later in messages[i + 1:]:
                     if later.sender == CUSTOMER:
                         break
@@ -167,7 +181,10 @@ class ChatService:
                             text=later.text, buttons=(later.data or {}).get("buttons", []),
                             links=(later.data or {}).get("links", []),
                         ))
-                return replies
+                answered = any(later.sender != CUSTOMER for later in messages[i + 1:])
+                interrupted = (not answered and message.ticket_id is None
+                               and not (message.data or {}).get("undelivered"))
+                return message, replies, interrupted
         return None
 
     def _unavailable(self, session_id: str, message_id: int, text: str) -> list[OutMessage]:
@@ -192,3 +209,4 @@ class ChatService:
                  f"#{ticket.number}; they'll reply to {ticket.email}.")
         self.conversations.add(session_id, BOT, reply, masked=True)
         return [OutMessage(text=reply)]
+

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from frontline.api.app import create_app
 from frontline.knowledge import KnowledgeBase
 from frontline.rasa import free_port
+from frontline.support.chat import UNAVAILABLE
 from tests.conftest import make_settings
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
@@ -230,3 +231,20 @@ def test_an_oversized_body_is_refused_before_it_is_read(client: TestClient) -> N
     streamed = client.post("/api/kb/reindex", content=chunks(), headers=ADMIN)
     assert streamed.status_code == 413
     assert say(client, "a normal message").status_code == 200
+
+
+def test_a_turn_cut_off_after_the_message_was_stored_is_finished_by_the_retry(
+        client: TestClient) -> None:
+    """The database (or the replica) went away after the customer's words were kept and
+    before a reply was: the widget's retry with the same client_id gets the turn finished
+    once — the words are not stored twice and the assistant (down here) answers honestly."""
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.conversations.add_customer("session-cut", "my export is stuck",
+                                        {"client_id": "web-msg-9"})
+    body = {"session_id": "session-cut", "message": "my export is stuck",
+            "client_id": "web-msg-9"}
+    replies = client.post("/chat", json=body).json()["messages"]
+    assert [r["text"] for r in replies] == [UNAVAILABLE]
+    assert client.post("/chat", json=body).json()["messages"] == replies
+    history = client.get("/chat/history", params={"session_id": "session-cut"}).json()
+    assert [m["sender"] for m in history["messages"]] == ["customer", "bot"]
