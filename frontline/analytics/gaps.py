@@ -42,6 +42,7 @@ SOURCES = {
     "clarify_left": "clarified, left without choosing",
     "no": "answered, then a no",
     "flagged": "flagged by a rep",
+    "help_search": "help-centre search, no good result",
 }
 Embed = Callable[[list[str]], np.ndarray]
 Closest = Callable[[str], "tuple[str, str, float] | None"]
@@ -147,6 +148,8 @@ class GapFinder:
             "no": (question_of, and_(e.c.kind == "feedback", e.c.deflected == false(),
                                      ~made_good)),
             "flagged": (e.c.query, e.c.kind == "gap_flag"),
+            # Recorded only when the help-centre search found nothing good enough.
+            "help_search": (e.c.query, e.c.kind == "help_search"),
         }
         out: list[GapQuestion] = []
         for source, (text, condition) in sources.items():

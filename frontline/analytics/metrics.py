@@ -696,8 +696,12 @@ class Metrics:
     def articles(self, period: Period, scope: Scope = ALL) -> list[ArticleRow]:
         e, r = EVENTS, RATINGS
         answer = and_(e.c.kind == "decision", e.c.decision == "answer")
-        yes = and_(e.c.kind == "feedback", e.c.deflected == true())
-        no = and_(e.c.kind == "feedback", e.c.deflected == false())
+        said_yes = and_(e.c.kind == "feedback", e.c.deflected == true())
+        # Customers' yes / no: to "did that answer your question?" in a chat, and to "Was this
+        # article helpful?" on its help-centre page (no session: deflection reads chats only).
+        yes = or_(said_yes, and_(e.c.kind == "help_vote", e.c.decision == "yes"))
+        no = or_(and_(e.c.kind == "feedback", e.c.deflected == false()),
+                 and_(e.c.kind == "help_vote", e.c.decision == "no"))
         catalog = self.catalog()
         rows: dict[str, ArticleRow] = {}
 
@@ -711,8 +715,9 @@ class Metrics:
             select(e.c.article_id, func.sum(case((answer, 1), else_=0)),
                    func.count(distinct(case((answer, e.c.session_id)))),
                    func.sum(case((yes, 1), else_=0)), func.sum(case((no, 1), else_=0)),
-                   func.count(distinct(case((yes, e.c.session_id)))))
-            .where(e.c.kind.in_(("decision", "feedback")), e.c.article_id.is_not(None),
+                   func.count(distinct(case((said_yes, e.c.session_id)))))
+            .where(e.c.kind.in_(("decision", "feedback", "help_vote")),
+                   e.c.article_id.is_not(None),
                    e.c.created_at >= period.start, e.c.created_at < period.end,
                    self._customers(), *self._real(e, scope))
             .group_by(e.c.article_id)
