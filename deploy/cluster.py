@@ -76,13 +76,9 @@ def has_table(url: str, table: str) -> bool:
 
 
 def warm_rasa(node: Replica, timeout: float = 120.0) -> None:
-    """One message straight to the replica's Rasa before it takes customers: a fresh ``rasa
-    run`` spends ~15 s (on these machines) on its first prediction, longer than Frontline
-    waits for a turn. "hello" is answered without any action, so nothing is recorded."""
-    response = httpx.post(f"{node.rasa.url}/webhooks/rest/webhook", timeout=timeout,
-                          json={"sender": f"warm-up-{node.name}-{secrets.token_hex(4)}",
-                                "message": "hello"})
-    if response.status_code != 200 or not response.json():
+    """One message straight to the replica's Rasa before it takes customers
+    (``RasaServer.warm_up``): its first prediction is slower than Frontline waits for a turn."""
+    if not node.rasa.warm_up(timeout):
         raise ClusterError(f"Rasa of replica {node.name} did not answer its warm-up message "
                            f"(see {node.rasa.log})")
 

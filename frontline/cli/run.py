@@ -44,6 +44,9 @@ def run(settings: Settings, host: str, port: int) -> int:
     def watch() -> None:
         try:
             rasa.wait_ready()
+            if not rasa.warm_up():
+                logger.warning("the Rasa server did not answer its warm-up message; the first "
+                               "chat turns may be slow (see its output above)")
             print(f"Frontline assistant is ready: http://{host}:{port}", file=sys.stderr)
         except RasaError as exc:
             logger.error("%s", exc)

@@ -83,6 +83,21 @@ class RasaServer:
             time.sleep(0.5)
         raise RasaError(f"rasa run did not become ready within {timeout:.0f} s")
 
+    def warm_up(self, timeout: float = 120.0) -> bool:
+        """Send one "hello" before customers arrive: a fresh ``rasa run`` spends many seconds
+        (about 15 on a 2-core machine) on its first prediction, longer than a chat turn waits.
+        "hello" runs no custom action, so Frontline records nothing; Rasa's tracker keeps one
+        short ``warm-up-…`` conversation. True when Rasa answered with a message."""
+        import secrets
+
+        try:
+            response = httpx.post(f"{self.url}/webhooks/rest/webhook", timeout=timeout,
+                                  json={"sender": f"warm-up-{secrets.token_hex(6)}",
+                                        "message": "hello"})
+            return response.status_code == 200 and bool(response.json())
+        except (httpx.HTTPError, ValueError):
+            return False
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return

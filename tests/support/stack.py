@@ -41,6 +41,7 @@ class Stack:
         self.app = create_app(self.settings, slack_client=self.slack_client)
         self.start_service()
         self.rasa.wait_ready()
+        self.rasa.warm_up()  # the first prediction is slow: not inside a test's turn timeout
         return self
 
     def start_service(self) -> None:
