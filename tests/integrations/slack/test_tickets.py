@@ -28,6 +28,7 @@ from frontline.services import Services
 from integrations.slack import blocks, ids
 from integrations.slack.app import SlackIntegration
 from tests.conftest import make_settings
+from tests.integrations.slack.rep_harness import texts
 from tests.support.slack_api import SlackStub
 from tests.support.slack_signing import (
     REP_USER_ID,
@@ -134,28 +135,10 @@ def harness(tmp_path: Path, sample_index: Path, real_embedder: Any,
         yield h
 
 
-def texts_of(message: dict[str, Any]) -> str:
-    """Every text in a message's blocks, joined."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.get("blocks", []))
-    return "\n".join(found)
-
-
 def block_text(message: dict[str, Any], block_id: str) -> str:
     for block in message.get("blocks", []):
         if block.get("block_id") == block_id:
-            return texts_of({"blocks": [block]})
+            return texts({"blocks": [block]})
     return ""
 
 
@@ -188,7 +171,7 @@ def file_ticket(services: Services, **kw: Any) -> Ticket:
 def test_a_filed_ticket_is_posted_with_what_a_rep_needs(harness: Harness) -> None:
     ticket = file_ticket(harness.services)
     card = harness.wait_card(ticket)
-    text = texts_of(card)
+    text = texts(card)
     assert f"Ticket #{ticket.number}: Password reset email never arrives" in text
     assert "j•••@example.com" in text and "jane.doe" not in text
     assert "Normal" in block_text(card, ids.TICKET_FIELDS_BLOCK)
