@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("decision", "feedback", "csat", "ticket", "handoff", "handoff_end", "chat_unavailable",
          "gap_flag", "csat_asked", "nps", "reopen", "help_view", "help_search", "help_vote",
-         "clarify_none")
+         "clarify_none", "chat_no_reply")
 HITS_KEPT = 5
 
 

@@ -39,6 +39,13 @@ UNAVAILABLE = (
     "email address here, I'll pass everything you wrote to our support team as a ticket; or try "
     "again in a minute."
 )
+# The assistant answered with nothing it can show (an action failed on its side, or a rule
+# ended the turn silently): the customer is told, never left facing silence.
+NO_REPLY = (
+    "Sorry — I didn't manage to answer that. Could you put it another way? Or I can pass you "
+    "to a person."
+)
+PERSON_BUTTON = {"title": "Talk to a person", "payload": "/human_handoff"}
 
 
 class Assistant(Protocol):
@@ -149,6 +156,11 @@ class ChatService:
         except AssistantUnavailable as exc:
             logger.error("assistant unavailable for session %s: %s", session_id, exc.detail)
             return await run_in_threadpool(self._unavailable, session_id, kept.id, text)
+        if not replies:
+            logger.warning("assistant gave no reply for session %s", session_id)
+            await run_in_threadpool(self.events.record, "chat_no_reply",
+                                    session_id=session_id, query=text)
+            replies = [OutMessage(text=NO_REPLY, buttons=[dict(PERSON_BUTTON)])]
         # A token the assistant echoes (a proposed summary) is shown as the masked address.
         await run_in_threadpool(self._display, session_id, replies)
         for reply in replies:
