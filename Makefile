@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 screenshots demo report dashboard-assets lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 eval-tuned screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -128,6 +128,10 @@ eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (seve
 
 eval-banking77: setup ## BANKING77 in FAQ mode: calibrate on held-out train, score test
 	$(VENV)/bin/frontline eval --dataset banking77 --calibrate --split test
+
+eval-tuned: setup ## CLINC150 and BANKING77 validation only: tune on train (once, stored), base vs tuned
+	nice $(VENV)/bin/frontline eval --dataset clinc150 --calibrate --split dev --tuned-vs-base
+	nice $(VENV)/bin/frontline eval --dataset banking77 --calibrate --split dev --tuned-vs-base
 
 screenshots: setup test-deps ## Regenerate docs/widget-*.png, docs/dashboard.png and docs/help-centre.png with the browser tests
 	FRONTLINE_SCREENSHOTS=$(CURDIR)/docs $(VENV)/bin/pytest -q tests/e2e/test_widget.py \

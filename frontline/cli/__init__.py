@@ -172,6 +172,10 @@ def eval_command(
         help="Calibration budget: the share of unanswerable questions that may be answered "
         "(default 0.02 for a KB, 0.20 for CLINC150).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")] = False,
+    tuned_vs_base: Annotated[bool, typer.Option(
+        "--tuned-vs-base", help="With --dataset: tune the embedding model on the set's "
+        "training split first (reused when stored under <data dir>/tuned/), then measure the "
+        "base and the tuned model one after the other in this run.")] = False,
 ) -> None:
     """Measure answers, wrong answers, abstentions, clarifications, Recall@k, MRR and latency."""
     from frontline.evaluation.run import evaluate, write_report
@@ -181,6 +185,10 @@ def eval_command(
         err.print("[bold red]error:[/] --split must be dev or test")
         raise typer.Exit(2)
     settings = _settings()
+    if tuned_vs_base:
+        _eval_tuned_vs_base(settings, dataset, benchmarks, split, calibrate,
+                            max_unanswerable_answered, as_json)
+        return
     try:
         run = evaluate(settings, kb=kb, questions=questions, dataset=dataset,
                        benchmarks=benchmarks, split=split, do_calibrate=calibrate,
@@ -200,6 +208,38 @@ def eval_command(
     if product:
         typer.echo(f"ranking and thresholds saved to {settings.data_dir / 'calibration.json'}"
                    " (applied by the next `frontline run` / `serve`)")
+
+
+def _eval_tuned_vs_base(settings: Settings, dataset: str | None, benchmarks: Path | None,
+                        split: str, calibrate: bool, budget: float | None,
+                        as_json: bool) -> None:
+    from frontline.evaluation.run import tuned_vs_base, write_report
+    from frontline.knowledge.tuning import TuningError
+
+    if dataset is None:
+        err.print("[bold red]error:[/] --tuned-vs-base needs --dataset (clinc150 or banking77); "
+                  "for a KB, run `frontline tune` and then `frontline eval`")
+        raise typer.Exit(2)
+    try:
+        tuned, base, run = tuned_vs_base(settings, dataset=dataset, benchmarks=benchmarks,
+                                         split=split, do_calibrate=calibrate,
+                                         max_unanswerable_answered=budget,
+                                         progress=lambda m: err.print(m, highlight=False))
+    except (ValueError, FileNotFoundError, TuningError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    paths = [write_report(r, settings, calibrated_product=False) for r in (base, run)]
+    if as_json:
+        typer.echo(json.dumps({"tuning": tuned.to_dict(), "base": base.to_dict(),
+                               "tuned": run.to_dict()}))
+        return
+    verb = "reused" if tuned.reused else (f"trained in {tuned.seconds:.0f} s wall, "
+                                          f"{tuned.cpu_seconds:.0f} s CPU")
+    typer.echo(f"tuned model {tuned.fingerprint} ({verb}; {tuned.pairs} pairs, batch "
+               f"{tuned.batch_size}): {tuned.path}")
+    for r, path in zip((base, run), paths, strict=True):
+        _print_eval(r)
+        typer.echo(f"report: {path}")
 
 
 def _print_eval(run) -> None:  # type: ignore[no-untyped-def]
@@ -242,9 +282,15 @@ def tune(
     no_index: Annotated[bool, typer.Option("--no-index", help="Only train; do not rebuild "
                                            "the index with the tuned model.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
+    dataset: Annotated[str | None, typer.Option(
+        help="Tune on a public intent set's training split instead of the KB (clinc150 or "
+        "banking77; `frontline eval --dataset` then uses it); no index is rebuilt.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="With --dataset: all of the training "
+                                       "split, held-out part included.")] = False,
 ) -> None:
     """Fine-tune the embedding model on the KB's titles, headings and example questions (CPU,
     minutes), then rebuild the index with it. Used while FRONTLINE_EMBEDDING_TUNED=auto."""
+    from frontline.evaluation.run import tune_dataset
     from frontline.knowledge import KnowledgeBase
     from frontline.knowledge.tuning import TuningError
     from frontline.knowledge.tuning import tune as run_tune
@@ -256,10 +302,16 @@ def tune(
         err.print("[yellow]note:[/] FRONTLINE_EMBEDDING_TUNED=off: the tuned model is stored "
                   "but not used until it is auto", highlight=False)
     try:
-        result = run_tune(settings, force=force, progress=lambda m: err.print(m, highlight=False))
+        if dataset is not None:
+            no_index = True
+            result = tune_dataset(settings, dataset, full=full, force=force,
+                                  progress=lambda m: err.print(m, highlight=False))
+        else:
+            result = run_tune(settings, force=force,
+                              progress=lambda m: err.print(m, highlight=False))
         summary = None if no_index or settings.embedding_tuned == "off" else (
             KnowledgeBase(settings).reindex(lock_timeout=60))
-    except (TuningError, ArticleError, FileNotFoundError) as exc:
+    except (TuningError, ArticleError, FileNotFoundError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     except FrontlineError as exc:

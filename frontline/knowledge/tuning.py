@@ -11,6 +11,11 @@ recipe, and every article's id, title, headings and questions): it is used until
 then the base model serves again until ``frontline tune`` runs anew. Body edits that leave the
 headings alone keep it.
 
+The same step tunes on a public intent set's training split (``frontline tune --dataset``,
+``frontline.evaluation.run.tune_dataset``): each model records the **source** it was tuned for
+(``kb`` or ``dataset:<name>``), and pruning only ever removes older models of the same source,
+so tuning CLINC150 never removes the KB's model.
+
 Serving never waits for tuning. ``ServingEmbedder.for_build`` picks the model a new index
 version is built with (the fresh tuned model, else the base one), and the service embeds
 each query with the model the *published* version was built with, so a service started
@@ -47,8 +52,9 @@ BATCH_SIZE = 32
 LEARNING_RATE = 5e-5
 WARMUP_RATIO = 0.1
 SEED = 16
-KEEP = 2  # tuned models kept (the newest; an index built on the previous one may be serving)
+KEEP = 2  # tuned models kept per source (an index built on the previous one may be serving)
 INFO = "tuning.json"
+KB_SOURCE = "kb"
 
 
 class TuningError(RuntimeError):
@@ -63,6 +69,8 @@ class TuneResult:
     articles: int
     seconds: float
     reused: bool = False  # a model for this fingerprint existed already
+    cpu_seconds: float = 0.0  # CPU time of this process while training (user + system)
+    batch_size: int = BATCH_SIZE
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "path": str(self.path)}
@@ -95,10 +103,14 @@ def training_pairs(articles: Iterable[Article]) -> list[tuple[str, str]]:
     return pairs
 
 
-def fingerprint(articles: Iterable[Article], base: str) -> str:
-    """A digest of what a tuned model is trained on: base model, recipe, and per article its
-    id, title, headings and questions (not the body text)."""
-    digest = hashlib.sha256(f"recipe {RECIPE} epochs {EPOCHS}\n{model_identity(base)}\n".encode())
+def fingerprint(articles: Iterable[Article], base: str, batch_size: int = BATCH_SIZE) -> str:
+    """A digest of what a tuned model is trained on: base model, recipe (and the batch size
+    when it is not ``BATCH_SIZE``), and per article its id, title, headings and questions (not
+    the body text)."""
+    recipe = f"recipe {RECIPE} epochs {EPOCHS}"
+    if batch_size != BATCH_SIZE:
+        recipe += f" batch {batch_size}"
+    digest = hashlib.sha256(f"{recipe}\n{model_identity(base)}\n".encode())
     for article in sorted(articles, key=lambda a: a.id):
         parts = [article.id, article.title, *headings(article), "\1", *article.questions]
         digest.update(("\0".join(parts) + "\n").encode())
@@ -113,53 +125,62 @@ def model_path(settings: Settings, print_: str) -> Path:
     return root(settings) / print_ / "model"
 
 
-def fresh_model(settings: Settings, articles: Sequence[Article] | None = None) -> Path | None:
+def fresh_model(settings: Settings, articles: Sequence[Article] | None = None, *,
+                batch_size: int = BATCH_SIZE) -> Path | None:
     """The tuned model for the KB as it is now, or None (none trained, or stale, or tuning
     is off). Raises ``FileNotFoundError`` when the KB folder is missing."""
     if settings.embedding_tuned == "off":
         return None
     if articles is None:
         articles = load_articles(settings.kb_dir, skip_invalid=True).articles
-    path = model_path(settings, fingerprint(articles, base_model(settings)))
+    path = model_path(settings, fingerprint(articles, base_model(settings), batch_size))
     return path if (path / "config.json").is_file() else None
 
 
-def model_for(settings: Settings, kb_dir: Path) -> str:
+def model_for(settings: Settings, kb_dir: Path, *, batch_size: int = BATCH_SIZE) -> str:
     """The model an index of ``kb_dir`` is built with: its fresh tuned model (tuning on), else
     the base model — what ``frontline eval`` measures, as the service would build it."""
-    tuned = fresh_model(settings.model_copy(update={"kb_dir": kb_dir}))
+    tuned = fresh_model(settings.model_copy(update={"kb_dir": kb_dir}), batch_size=batch_size)
     return str(tuned) if tuned else base_model(settings)
 
 
 def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
+         batch_size: int = BATCH_SIZE, source: str = KB_SOURCE,
          progress: Callable[[str], None] = logger.info) -> TuneResult:
     """Fine-tune the base model on the KB in ``settings.kb_dir`` and store it under the data
     dir, keyed by the fingerprint; reuse the stored one when the fingerprint is unchanged
-    (unless ``force``). ``epochs`` is for tests (the fingerprint assumes ``EPOCHS``). Raises
-    ``TuningError`` when the KB has fewer than two articles or nothing to pair,
-    ``ArticleError`` for a broken article."""
+    (unless ``force``). ``epochs`` is for tests (the fingerprint assumes ``EPOCHS``);
+    ``batch_size`` is part of the fingerprint; ``source`` names what the KB is (``kb``, or
+    ``dataset:<name>`` for an intent set), and only older models of the same source are
+    pruned. Raises ``TuningError`` when the KB has fewer than two articles or nothing to
+    pair, ``ArticleError`` for a broken article."""
     started = time.perf_counter()
+    cpu_started = _cpu()
     articles = load_articles(settings.kb_dir).articles
     base = base_model(settings)
-    print_ = fingerprint(articles, base)
+    print_ = fingerprint(articles, base, batch_size)
     target = model_path(settings, print_)
     pairs = training_pairs(articles)
     if (target / "config.json").is_file() and not force:
         return TuneResult(print_, target, len(pairs), len(articles),
-                          round(time.perf_counter() - started, 1), reused=True)
+                          round(time.perf_counter() - started, 1), reused=True,
+                          batch_size=batch_size)
     if len(articles) < 2 or len({p for _, p in pairs}) < 2:
         raise TuningError(f"{settings.kb_dir}: tuning needs at least two articles with example "
                           "questions or headings")
     progress(f"tuning {model_identity(base)} on {len(pairs)} pairs from {len(articles)} articles "
-             f"({epochs} epoch{'s' if epochs != 1 else ''}, CPU)")
+             f"({epochs} epoch{'s' if epochs != 1 else ''}, batch {batch_size}, CPU)")
     scratch = target.parent.with_name(f".tmp-{print_}-{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        _train(base, pairs, scratch, epochs)
+        _train(base, pairs, scratch, epochs, batch_size)
+        seconds = round(time.perf_counter() - started, 1)
+        cpu_seconds = round(_cpu() - cpu_started, 1)
         (scratch / INFO).write_text(json.dumps({
             "fingerprint": print_, "base": model_identity(base), "recipe": RECIPE,
-            "epochs": epochs, "pairs": len(pairs), "articles": len(articles),
-            "seconds": round(time.perf_counter() - started, 1), "created_at": time.time(),
+            "epochs": epochs, "batch_size": batch_size, "source": source,
+            "pairs": len(pairs), "articles": len(articles),
+            "seconds": seconds, "cpu_seconds": cpu_seconds, "created_at": time.time(),
         }, indent=2) + "\n")
         if target.parent.exists():
             shutil.rmtree(target.parent)
@@ -167,12 +188,18 @@ def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
     except Exception:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    prune(settings, keep=print_)
-    return TuneResult(print_, target, len(pairs), len(articles),
-                      round(time.perf_counter() - started, 1))
+    prune(settings, keep=print_, source=source)
+    return TuneResult(print_, target, len(pairs), len(articles), seconds,
+                      cpu_seconds=cpu_seconds, batch_size=batch_size)
 
 
-def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int) -> None:
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int,
+           batch_size: int) -> None:
     import torch
     from datasets import Dataset
     from sentence_transformers import (
@@ -190,11 +217,11 @@ def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int) -> N
     args = SentenceTransformerTrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=epochs,
-        per_device_train_batch_size=BATCH_SIZE,
+        per_device_train_batch_size=batch_size,
         learning_rate=LEARNING_RATE,
         # Whole steps: a KB of a few dozen pairs trains for one or two steps, and a warm-up
         # step would train at a learning rate of 0.
-        warmup_steps=int(WARMUP_RATIO * epochs * -(-len(pairs) // BATCH_SIZE)),
+        warmup_steps=int(WARMUP_RATIO * epochs * -(-len(pairs) // batch_size)),
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         save_strategy="no",
         report_to=[],
@@ -212,13 +239,22 @@ def _train(base: str, pairs: list[tuple[str, str]], out: Path, epochs: int) -> N
     model.save(str(out / "model"))
 
 
-def prune(settings: Settings, *, keep: str) -> None:
-    """Remove tuned models but ``keep`` and the newest others (``KEEP`` in all)."""
+def source_of(folder: Path) -> str:
+    """What a stored model was tuned for (``kb`` for models stored before sources existed)."""
+    try:
+        return str(json.loads((folder / INFO).read_text()).get("source", KB_SOURCE))
+    except (OSError, ValueError):
+        return KB_SOURCE
+
+
+def prune(settings: Settings, *, keep: str, source: str = KB_SOURCE) -> None:
+    """Remove tuned models of ``source`` but ``keep`` and the newest others (``KEEP`` in
+    all); models tuned for another source stay."""
     folder = root(settings)
     if not folder.is_dir():
         return
     others = sorted((p for p in folder.iterdir() if p.is_dir() and p.name != keep
-                     and not p.name.startswith(".")),
+                     and not p.name.startswith(".") and source_of(p) == source),
                     key=lambda p: p.stat().st_mtime, reverse=True)
     for old in others[KEEP - 1:]:
         shutil.rmtree(old, ignore_errors=True)
