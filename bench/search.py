@@ -224,7 +224,21 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true",
                         help="also 100,000 articles and a 1 M-chunk dense index (long)")
     parser.add_argument("--approximate-above", type=int, default=dense.APPROXIMATE_ABOVE)
+    parser.add_argument("--vectors", type=str, default=None,
+                        help="dense-index sizes, comma-separated (default 100000, with "
+                             "--scale also 1000000; 0 for none)")
+    parser.add_argument("--articles", type=str, default=None,
+                        help="generated KB sizes, comma-separated (default 10000, with "
+                             "--scale also 100000; 0 for none)")
     args = parser.parse_args()
+
+    def sizes(given: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+        if given is None:
+            return default
+        return tuple(n for n in (int(x) for x in given.split(",") if x.strip()) if n > 0)
+
+    vector_sizes = sizes(args.vectors, (100_000, 1_000_000) if args.scale else (100_000,))
+    article_sizes = sizes(args.articles, (10_000, 100_000) if args.scale else (10_000,))
     import torch
 
     torch.set_num_threads(1)
@@ -238,9 +252,9 @@ def main() -> None:
     words = WordVectorEmbedder(model, texts)
     sentences = [s for a in articles for s in re.split(r"(?<=[.?!])\s+", a.body)
                  if len(s.split()) >= 4]
-    for n in ((100_000, 1_000_000) if args.scale else (100_000,)):
+    for n in vector_sizes:
         dense_section(words, sentences + texts, queries, n)
-    for n in ((10_000, 100_000) if args.scale else (10_000,)):
+    for n in article_sizes:
         kb_section(args.kb, words, n, args.approximate_above)
 
 
