@@ -6,6 +6,11 @@ kind``): the times are printed as ratios to the full scan.
     .venv/bin/python bench/analytics.py [--sizes 10000,100000,1000000] [--per-day 4000]
     .venv/bin/python bench/analytics.py --only postgresql --sizes 1000000 --against eedd559
 
+Each size times the overview read live (``Metrics``: every figure from the events, as before
+the daily rollup) and through the rollup (``RolledMetrics``, what the service runs) in turns on
+the same database, checks both give the same figures, and prints the first rolled-up read
+(it rolls up the 60 closed days) and a read right after a new event.
+
 ``--against REV`` compares, on one database per size, the overview as the metrics module of
 git revision REV computed it (on the schema before the report indexes, then on today's) with
 today's, timed in turns so both see the same machine, and checks they give the same figures.
@@ -42,6 +47,7 @@ from sqlalchemy import insert, text
 from frontline.analytics import Analytics
 from frontline.analytics.metrics import Metrics
 from frontline.analytics.overview import build
+from frontline.analytics.rollup import RolledMetrics
 from frontline.db import Database, Event, Message, Ticket
 from frontline.evaluation.metrics import load_questions
 from frontline.knowledge import default_embedding_model
@@ -157,9 +163,40 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(out)
 
 
+def figures_of(overview: object) -> list[tuple[object, ...]]:
+    return [(f.key, f.value, f.previous, f.daily) for f in overview.figures]  # type: ignore[attr-defined]
+
+
+def measure_overview(db: Database, analytics: Analytics, now: datetime) -> dict[str, object]:
+    """The overview (30 days against the 30 before) read live (``Metrics``, what it was
+    before the rollup) and through the daily rollup (``RolledMetrics``, what the service
+    runs): the first read after the events were loaded (it rolls up the 60 closed days),
+    the next ones, and one right after a new event (its hour is refreshed first)."""
+    month = analytics.period(days=30, now=now)
+    live = Metrics(db)
+    started = time.perf_counter()
+    rolled_figures = figures_of(analytics.overview(month))
+    first = (time.perf_counter() - started) * 1000
+    same = rolled_figures == figures_of(build(live, month))
+    times: dict[str, list[float]] = {"live": [], "rolled": [], "new": []}
+    for i in range(5):  # in turns: the same load for both
+        times["live"].append(timed(lambda: build(live, month), 1))
+        times["rolled"].append(timed(lambda: analytics.overview(month), 1))
+        with db.engine.begin() as conn:
+            conn.execute(insert(Event), [{**EVENT, "kind": "decision", "decision": "answer",
+                                          "session_id": f"bench-new-{i}", "ambiguous": False,
+                                          "created_at": now - timedelta(minutes=1)}])
+        times["new"].append(timed(lambda: analytics.overview(month), 1))
+    same = same and figures_of(analytics.overview(month)) == figures_of(build(live, month))
+    out: dict[str, object] = {k: statistics.median(v) for k, v in times.items()}
+    out.update(first=first, same=same)
+    return out
+
+
 def measure(db: Database, analytics: Analytics,
-            now: datetime) -> tuple[int, float, float, float, float, float]:
-    """Events, count(*) ms, full-scan ms, overview ms, first report ms, warm report ms."""
+            now: datetime) -> tuple[int, float, float, dict[str, object], float, float]:
+    """Events, count(*) ms, full-scan ms, overview ms (live, rolled up, first, after a new
+    event, same figures), first report ms, warm report ms."""
 
     def count() -> int:
         with db.engine.connect() as conn:
@@ -170,12 +207,11 @@ def measure(db: Database, analytics: Analytics,
             return conn.execute(text(
                 "SELECT kind, count(*), max(created_at) FROM events GROUP BY kind")).all()
 
-    month = analytics.period(days=30, now=now)
     week = analytics.period(days=7, now=now)
     total = count()
     counted = timed(count, 5)
     base = timed(scan, 3)
-    overview = timed(lambda: analytics.overview(month))
+    overview = measure_overview(db, analytics, now)
     started = time.perf_counter()
     analytics.report(week)
     cold = (time.perf_counter() - started) * 1000
@@ -204,12 +240,16 @@ def run(url: str, label: str, sizes: list[int], per_day: int, embedder: object,
                               closest=lambda q: None)
 
         total, counted, base, overview, cold, report = measure(db, analytics, now)
+        live, rolled = float(overview["live"]), float(overview["rolled"])  # type: ignore[arg-type]
         rows.append(
             f"{label:10} {total:>9,} events ({size / per_day:6.1f} days, loaded in "
             f"{load_s:5.1f} s)  count(*) {counted:6.1f} ms, full scan {base:7.1f} ms | "
-            f"overview 30 d {overview:7.1f} ms "
-            f"({overview / base:5.1f}×) | report 7 d {report:7.1f} ms ({report / base:5.1f}×)"
-            f", first report {cold:7.0f} ms")
+            f"overview 30 d: live {live:7.1f} ms ({live / base:5.1f}×), rolled up "
+            f"{rolled:7.1f} ms ({rolled / base:5.1f}×, {rolled / live:4.2f} of live), after a "
+            f"new event {overview['new']:7.1f} ms, first (rolls up 60 days) "
+            f"{overview['first']:7.0f} ms, "
+            f"{'same figures' if overview['same'] else 'FIGURES DIFFER'} | "
+            f"report 7 d {report:7.1f} ms ({report / base:5.1f}×), first report {cold:7.0f} ms")
         print(rows[-1], flush=True)
         db.dispose()
     return rows
@@ -275,7 +315,7 @@ def compare_one(url: str, label: str, size: int, per_day: int, questions: list[s
     base_before = timed(scan, 3)
     db.migrate()  # today's schema: the covering report index, messages by ticket
     maintain(db)
-    new = Metrics(db)
+    new = RolledMetrics(db)
     figures_old = [(f.key, f.value, f.previous) for f in build(old, month).figures]
     figures_new = [(f.key, f.value, f.previous) for f in build(new, month).figures]
     same = "same figures" if figures_old == figures_new else "FIGURES DIFFER"

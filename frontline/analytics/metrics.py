@@ -343,6 +343,10 @@ class Metrics:
         self.review_min_votes = review_min_votes
         self._reading = threading.local()
 
+    def prepare(self, *periods: Period) -> None:
+        """Called before these periods' figures are read, outside any read transaction:
+        nothing to do here (``RolledMetrics`` brings its daily rollup up to date)."""
+
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Run this thread's queries in one read transaction on one connection until the
@@ -389,11 +393,16 @@ class Metrics:
         return or_(EVENTS.c.decision != "answer", EVENTS.c.ambiguous.is_not(None))
 
     # deflection ---------------------------------------------------------------------------
-    def session_flags(self, period: Period, scope: Scope = ALL) -> Any:
+    def session_flags(self, period: Period, scope: Scope = ALL, *,
+                      only: ColumnElement[bool] | None = None, seen: bool = False) -> Any:
         """One row per conversation that asked the KB something in the period: first
         question and first answer times, confirmed (a "yes") and the first negative signal
-        (a ticket, a handoff or a "no"); read up to 24 h past the period's end."""
+        (a ticket, a handoff or a "no"); read up to 24 h past the period's end. ``only``
+        narrows the events read (the rollup: some conversations); ``seen`` adds ``seen_at``,
+        the conversation's first event in the period."""
         e = EVENTS
+        extra = ([func.min(case((e.c.created_at < period.end, e.c.created_at)))
+                  .label("seen_at")] if seen else [])
         asked = and_(e.c.kind == "decision", e.c.created_at < period.end)
         negative = or_(e.c.kind.in_(("ticket", "handoff")),
                        and_(e.c.kind == "feedback", e.c.deflected == false()))
@@ -411,12 +420,14 @@ class Metrics:
                 func.max(e.c.channel).label("channel"),
                 func.max(case((asked_rating, 1), else_=0)).label("asked"),
                 func.max(case((e.c.kind == "csat", 1), else_=0)).label("rated"),
+                *extra,
             )
             .where(e.c.created_at >= period.start,
                    e.c.created_at < _plus(period.end, ASSUMED_WINDOW_HOURS),
                    e.c.kind.in_(("decision", "feedback", "ticket", "handoff", "csat_asked",
                                  "csat")),
-                   e.c.session_id.is_not(None), self._customers(), *self._real(e, scope))
+                   e.c.session_id.is_not(None), self._customers(), *self._real(e, scope),
+                   *([] if only is None else [only]))
             .group_by(e.c.session_id)
             .subquery("kb_sessions")
         )
@@ -428,16 +439,25 @@ class Metrics:
                                                                ASSUMED_WINDOW_HOURS)))
 
     def deflection(self, period: Period, scope: Scope = ALL) -> Deflection:
-        s = self.session_flags(period, scope)
-        day = self.sql.local_day(s.c.first_at, period).label("day")
+        return self.deflection_of(period, scope)
+
+    def deflection_sums(self, s: Any, day: ColumnElement[Any]) -> Any:
+        """Per ``day`` of the conversations ``s`` (``session_flags``): conversations that
+        asked, answered, confirmed, assumed, asked for a rating, rated."""
         kb = s.c.first_at.is_not(None)
-        query = (
+        return (
             select(day, func.sum(case((kb, 1), else_=0)), func.count(s.c.answer_at),
                    func.sum(case((kb, s.c.confirmed), else_=0)),
                    func.sum(case((and_(kb, self.assumed_condition(s)), 1), else_=0)),
                    func.sum(s.c.asked), func.sum(s.c.asked * s.c.rated))
             .group_by(day)
         )
+
+    def deflection_of(self, period: Period, scope: Scope = ALL,
+                      only: ColumnElement[bool] | None = None) -> Deflection:
+        """Deflection of the conversations whose events ``only`` keeps (all without it)."""
+        s = self.session_flags(period, scope, only=only)
+        query = self.deflection_sums(s, self.sql.local_day(s.c.first_at, period).label("day"))
         days, asked, rated = {}, 0, 0
         for d, n, a, c, x, ask, rate in self._rows(query):
             asked += int(ask or 0)
@@ -451,20 +471,27 @@ class Metrics:
         """One pass over the period's decisions, feedback, ratings and NPS answers, counted by
         day and by what the figures tell apart: the answer mix, the yes/no, the CSAT and NPS
         scores and the reps' questions all come from these few hundred rows."""
+        return [row[:-1] for row in self.day_counts_by_simulated(period, scope, split=False)]
+
+    def day_counts_by_simulated(self, period: Period, scope: Scope = ALL, *,
+                                split: bool = True) -> list[tuple[Any, ...]]:
+        """``day_counts`` rows with a last column: simulated (``split``) or None."""
         e = EVENTS
         day = self.sql.local_day(e.c.created_at, period).label("day")
         question = case((and_(e.c.kind == "decision", self.is_question()), 1), else_=0)
         rep = case((e.c.channel == REP_CHANNEL, 1), else_=0)
+        keys = [day, e.c.kind, e.c.decision, question, e.c.deflected, e.c.csat, rep]
+        simulated = [e.c.simulated] if split else []
         query = (
-            select(day, e.c.kind, e.c.decision, question, e.c.deflected, e.c.csat, rep,
-                   func.count())
+            select(*keys, func.count(), *simulated)
             .where(e.c.kind.in_(("decision", "feedback", "csat", "nps")),
                    e.c.created_at >= period.start, e.c.created_at < period.end,
                    *self._real(e, scope))
-            .group_by(day, e.c.kind, e.c.decision, question, e.c.deflected, e.c.csat, rep)
+            .group_by(*keys, *simulated)
         )
-        return [(as_date(d), kind, decision, bool(q), deflected, score, bool(r), int(n))
-                for d, kind, decision, q, deflected, score, r, n in self._rows(query)]
+        return [(as_date(d), kind, decision, bool(q), deflected, score, bool(r), int(n),
+                 bool(sim[0]) if sim else None)
+                for d, kind, decision, q, deflected, score, r, n, *sim in self._rows(query)]
 
     def answers(self, period: Period, scope: Scope = ALL,
                 counts: list[tuple[Any, ...]] | None = None) -> Answers:

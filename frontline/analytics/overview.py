@@ -154,6 +154,7 @@ def collect(metrics: Metrics, period: Period, scope: Scope) -> PeriodData:
 def build(metrics: Metrics, period: Period, scope: Scope = ALL) -> Overview:
     """Both periods' figures: about a dozen indexed aggregate queries per period, the two
     periods on two connections at once."""
+    metrics.prepare(period.previous(), period)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="overview") as pool:
         later = pool.submit(collect, metrics, period.previous(), scope)
         now = collect(metrics, period, scope)

@@ -16,6 +16,7 @@ from frontline.analytics.metrics import ALL, ArticleInfo, Catalog, Metrics, Scop
 from frontline.analytics.overview import Overview, build
 from frontline.analytics.periods import Period, resolve
 from frontline.analytics.report import Report
+from frontline.analytics.rollup import RolledMetrics
 from frontline.db import Database
 from frontline.knowledge import KnowledgeBase
 from frontline.settings import Settings
@@ -64,9 +65,9 @@ class Analytics:
             embed = knowledge.embedder.embed
         if closest is None and knowledge is not None:
             closest = knowledge_closest(knowledge)
-        self.metrics = Metrics(db, catalog=catalog,
-                               review_threshold=settings.article_review_threshold,
-                               review_min_votes=settings.article_review_min_votes)
+        self.metrics: Metrics = RolledMetrics(db, catalog=catalog,
+                                              review_threshold=settings.article_review_threshold,
+                                              review_min_votes=settings.article_review_min_votes)
         self.breakdowns = Breakdowns(self.metrics)
         self.drill = DrillDown(self.metrics, self.zone)
         self.gaps = GapFinder(self.metrics, embed, closest) if embed is not None else None
