@@ -61,6 +61,8 @@ def _signature(articles: list[Article], kb_dir: Path) -> str:
     """What a version was built from; a new classifier or terms format makes every old version
     stale."""
     digest = hashlib.sha256(f"classifier {classifier.FORMAT} terms {terms.FORMAT}\n".encode())
+    if len(articles) > classifier.MAX_CLASSES:  # the prototype classifier's file format
+        digest.update(f"prototypes {classifier.PROTOTYPE_FORMAT}\n".encode())
     for a in sorted(articles, key=lambda a: a.id):
         digest.update(f"{a.id}\0{a.content_hash}\0{_rel(a.path, kb_dir)}\n".encode())
     return digest.hexdigest()
@@ -340,10 +342,18 @@ def _write_classifier(folder: Path, prev_dir: Path | None, dense, examples,  # t
     ):
         shutil.copyfile(prev_dir / name, folder / name)
         return
-    matrix = dense.reconstruct_batch(np.asarray([int(r[0]) for r in examples], np.int64))
-    model = classifier.train(matrix, questions, labels)
+    rows = np.asarray([int(r[0]) for r in examples], np.int64)
+    started = time.perf_counter()
+    # Above classifier.MAX_CLASSES articles only the articles whose examples changed since the
+    # previous version are refitted, and only their vectors are read back.
+    model = classifier.fit(questions, labels, lambda at: dense.reconstruct_batch(rows[at]),
+                           prev_dir / name if prev_dir is not None else None)
     if model is not None:
         model.save(folder, name)
+        refitted = len(model.refitted) if isinstance(model, classifier.PrototypeClassifier) \
+            else len(model.classes)
+        logger.info("%s: %s classifier, %d of %d articles fitted in %.2f s", name, model.kind,
+                    refitted, len(model.classes), time.perf_counter() - started)
 
 
 def _chunk_rows(conn, article_ids: list[str]) -> list[int]:  # type: ignore[no-untyped-def]

@@ -10,6 +10,17 @@ decision's confidence. Stored as plain arrays (no pickle).
 When a KB has internal articles, a second classifier is trained on the public articles alone
 (``PUBLIC_FILE``) and serves public searches: its vocabulary, IDF and weights never saw an
 internal article, so adding or editing one leaves every public probability as it was.
+
+Above ``MAX_CLASSES`` articles the logistic regression's time and memory grow past index time
+(at 1,000 articles a fit took ~23 s), so a **prototype classifier** (``PrototypeClassifier``)
+takes over: each article is represented by the mean of its examples' embeddings and by the
+TF-IDF of its examples' words and word pairs (hashed into ``HASH_DIMS`` columns, IDF over
+articles), and a query's logit for an article is ``PROTOTYPE_SCALE`` × (cosine to the mean +
+``PROTOTYPE_TERMS`` × TF-IDF cosine). Each article's row depends on its own examples alone,
+and the IDF and row norms are recomputed from stored counts at load, so an incremental reindex
+refits only the articles whose title or questions changed (``refitted``) and gives the same
+model as a full retrain. Below the threshold the logistic regression stays: it is the better
+model where it fits.
 """
 
 from __future__ import annotations
@@ -18,7 +29,8 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -33,13 +45,22 @@ PUBLIC_FILE = "classifier-public.npz"  # trained on public articles only, when t
 # Part of the index signature: a version with an older classifier is rebuilt (3: the
 # public-only classifier beside the full one).
 FORMAT = 3
-MAX_CLASSES = 2000  # beyond this, training memory and time grow past "seconds"
+# Of the prototype classifier's file; part of the signature of KBs above MAX_CLASSES articles.
+PROTOTYPE_FORMAT = 1
+MAX_CLASSES = 2000  # beyond this, training memory and time grow past "seconds": prototypes
 C = 10.0  # inverse regularization, chosen on CLINC150 validation (1, 10, 100 tried)
 NGRAMS = (1, 2)
 TFIDF_WEIGHT = 1.0  # of the TF-IDF block next to the unit-length embedding (0.5, 1 tried)
 MAX_WEIGHTS = 20_000_000  # classes × features, bounds the file and memory (80 MB)
 MAX_TERMS = 30_000
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # TfidfVectorizer's default token pattern
+# The prototype classifier (above MAX_CLASSES articles): hashed term columns, the weight of the
+# TF-IDF cosine next to the embedding cosine, and the softmax scale of their sum.
+HASH_DIMS = 2**20
+PROTOTYPE_TERMS = 1.5  # on the sample KB's dev split, 0, 0.25, 0.5, 1, 1.5, 2 tried
+PROTOTYPE_SHARPNESS = 20.0  # of the soft maximum over an article's examples (10, 20 tried)
+PROTOTYPE_SHORTLIST = 256  # articles whose examples are compared one by one
+PROTOTYPE_SCALE = 30.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,7 @@ class ArticleClassifier:
     terms: np.ndarray  # TF-IDF vocabulary, shape (terms,); empty when no text features
     idf: np.ndarray  # (terms,) float32
     digest: str = ""  # of the training examples (``examples_digest``): equal means reusable
+    kind = "logistic"
 
     @cached_property
     def _vocabulary(self) -> dict[str, int]:
@@ -88,12 +110,7 @@ class ArticleClassifier:
         self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
     ) -> np.ndarray:
         """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0."""
-        logits = self.logits(vector, text)
-        if allowed is not None:
-            logits = np.where(allowed, logits, -np.inf)
-        logits = logits - logits.max()
-        exp = np.exp(logits)
-        return exp / exp.sum()
+        return _softmax(self.logits(vector, text), allowed)
 
     def save(self, folder: Path, name: str = FILE) -> None:
         np.savez(folder / name, classes=self.classes, coef=self.coef,
@@ -101,11 +118,14 @@ class ArticleClassifier:
                  digest=np.asarray(self.digest))
 
     @classmethod
-    def load(cls, folder: Path, name: str = FILE) -> ArticleClassifier | None:
+    def load(cls, folder: Path, name: str = FILE) -> ArticleClassifier | PrototypeClassifier | None:
+        """The classifier saved in ``folder`` (either kind), or None without one."""
         path = folder / name
         if not path.exists():
             return None
         with np.load(path, allow_pickle=False) as data:
+            if "kind" in data and str(data["kind"]) == PrototypeClassifier.kind:
+                return PrototypeClassifier.from_arrays(data)
             digest = str(data["digest"]) if "digest" in data else ""
             return cls(data["classes"], data["coef"], data["intercept"], data["terms"],
                        data["idf"], digest)
@@ -125,7 +145,10 @@ def examples_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
     """Identifies a training set: the classifier is a function of its examples (and of the
     embedding model, which an index version never changes), so an edit that leaves every
     title and example question as it was — most body edits — reuses the previous one."""
-    digest = hashlib.sha256(f"classifier {FORMAT} C={C} w={TFIDF_WEIGHT}\n".encode())
+    header = f"classifier {FORMAT} C={C} w={TFIDF_WEIGHT}\n"
+    if len(set(labels)) > MAX_CLASSES:
+        header += f"prototypes {PROTOTYPE_FORMAT} hash={HASH_DIMS}\n"
+    digest = hashlib.sha256(header.encode())
     for label, text in sorted(zip(labels, texts, strict=True)):
         digest.update(f"{label}\0{text}\n".encode())
     return digest.hexdigest()
@@ -169,3 +192,220 @@ def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
         idf=idf,
         digest=examples_digest(texts, labels),
     )
+
+
+def _softmax(logits: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    if allowed is not None:
+        logits = np.where(allowed, logits, -np.inf)
+    logits = logits - logits.max()
+    exp = np.exp(logits)
+    return exp / exp.sum()
+
+
+def _hashed(text: str) -> dict[int, int]:
+    """Counts of ``text``'s words and word pairs (the TF-IDF tokens), hashed into columns."""
+    words = TOKEN.findall(text.lower())
+    counts: dict[int, int] = {}
+    for gram in words + [f"{a} {b}" for a, b in pairwise(words)]:
+        j = zlib.crc32(gram.encode()) & (HASH_DIMS - 1)
+        counts[j] = counts.get(j, 0) + 1
+    return counts
+
+
+def _class_digest(texts: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join(sorted(texts)).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class PrototypeClassifier:
+    """Each article's examples are its prototypes: their embeddings (float16), their sum, and
+    the counts of their hashed words and word pairs. A query's embedding score for an article
+    is a soft maximum over its examples' cosines (log-sum-exp at ``PROTOTYPE_SHARPNESS``),
+    computed for the ``PROTOTYPE_SHORTLIST`` articles with the best mean-embedding + TF-IDF
+    score (the others keep that score). Everything global — IDF over articles, row norms,
+    unit-length means — is derived when the model is loaded, so each article's stored rows are
+    a function of its own examples only and an edit refits that article alone."""
+
+    classes: np.ndarray  # article ids, sorted, shape (n,)
+    sums: np.ndarray  # (n, dim) float32: sum of the article's example embeddings
+    offsets: np.ndarray  # (n + 1,): article i's examples are rows offsets[i]:offsets[i + 1]
+    examples: np.ndarray  # (examples, dim) float16 embeddings
+    term_indptr: np.ndarray  # CSR rows (n × HASH_DIMS) of the article's term counts
+    term_indices: np.ndarray  # int32 hashed columns, sorted within a row
+    term_counts: np.ndarray  # float32 counts
+    digests: np.ndarray  # (n,) of each article's examples (``_class_digest``)
+    refitted: np.ndarray  # the articles whose rows were fitted when this model was made
+    digest: str = ""  # of all the training examples (``examples_digest``)
+    kind = "prototypes"
+
+    def __post_init__(self) -> None:
+        self._by_term  # noqa: B018 - derived at load, not on the first search
+
+    @cached_property
+    def _means(self) -> np.ndarray:
+        norms = np.linalg.norm(self.sums, axis=1, keepdims=True)
+        return (self.sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+    @cached_property
+    def _idf(self) -> np.ndarray:
+        df = np.bincount(self.term_indices, minlength=HASH_DIMS)
+        n = len(self.classes)
+        return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+
+    @cached_property
+    def _by_term(self):  # type: ignore[no-untyped-def]
+        """(HASH_DIMS × n): each article's unit-length TF-IDF row (sublinear term frequency),
+        by term, so a query reads only its own terms' rows."""
+        import scipy.sparse as sp
+
+        weights = (np.log(self.term_counts) + 1) * self._idf[self.term_indices]
+        rows = sp.csr_matrix((weights, self.term_indices, self.term_indptr),
+                             shape=(len(self.classes), HASH_DIMS))
+        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+        rows = sp.diags((1 / np.where(norms > 0, norms, 1.0)).astype(np.float32)) @ rows
+        self._means  # noqa: B018
+        return rows.T.tocsr()
+
+    def _terms(self, text: str) -> np.ndarray:
+        """TF-IDF cosine of ``text`` with every article's examples."""
+        counts = _hashed(text)
+        if not counts:
+            return np.zeros(len(self.classes), np.float32)
+        indices = np.asarray(sorted(counts), dtype=np.int64)
+        query = (np.log(np.asarray([counts[j] for j in indices], np.float32)) + 1) * (
+            self._idf[indices])
+        query /= np.linalg.norm(query)
+        return np.asarray(self._by_term[indices].T @ query, np.float32)
+
+    def logits(self, vector: np.ndarray, text: str) -> np.ndarray:
+        terms = PROTOTYPE_TERMS * self._terms(text)
+        scores = self._means @ vector + terms
+        n = len(self.classes)
+        top = np.arange(n) if n <= PROTOTYPE_SHORTLIST else (
+            np.argpartition(-scores, PROTOTYPE_SHORTLIST - 1)[:PROTOTYPE_SHORTLIST])
+        starts, ends = self.offsets[top], self.offsets[top + 1]
+        lengths = ends - starts
+        rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            lengths.sum())
+        cosines = self.examples[rows].astype(np.float32) @ vector
+        first = np.cumsum(lengths) - lengths
+        soft = np.log(np.add.reduceat(np.exp(PROTOTYPE_SHARPNESS * (cosines - 1)), first))
+        scores[top] = soft / PROTOTYPE_SHARPNESS + 1 + terms[top]
+        return PROTOTYPE_SCALE * scores
+
+    def probabilities(
+        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0."""
+        return _softmax(self.logits(vector, text), allowed)
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Article ``i``'s stored (sum, example embeddings, term columns, term counts)."""
+        lo, hi = self.term_indptr[i], self.term_indptr[i + 1]
+        return (self.sums[i], self.examples[self.offsets[i]:self.offsets[i + 1]],
+                self.term_indices[lo:hi], self.term_counts[lo:hi])
+
+    def save(self, folder: Path, name: str = FILE) -> None:
+        np.savez(folder / name, kind=np.asarray(self.kind), format=np.asarray(PROTOTYPE_FORMAT),
+                 classes=self.classes, sums=self.sums, offsets=self.offsets,
+                 examples=self.examples, term_indptr=self.term_indptr,
+                 term_indices=self.term_indices, term_counts=self.term_counts,
+                 digests=self.digests, refitted=self.refitted, digest=np.asarray(self.digest))
+
+    @classmethod
+    def from_arrays(cls, data) -> PrototypeClassifier:  # type: ignore[no-untyped-def]
+        return cls(data["classes"], data["sums"], data["offsets"], data["examples"],
+                   data["term_indptr"], data["term_indices"], data["term_counts"],
+                   data["digests"], data["refitted"], str(data["digest"]))
+
+
+def train_prototypes(texts: Sequence[str], labels: Sequence[str],
+                     vectors: Callable[[np.ndarray], np.ndarray],
+                     previous: PrototypeClassifier | None = None) -> PrototypeClassifier:
+    """The prototype classifier of (text, article id) examples. ``vectors(positions)`` gives
+    the embeddings of the examples at those positions; it is asked only for the articles
+    whose examples differ from ``previous`` (all of them without one)."""
+    by_class: dict[str, list[int]] = {}
+    for position, label in enumerate(labels):
+        by_class.setdefault(label, []).append(position)
+    classes = sorted(by_class)
+    digests = [_class_digest([texts[p] for p in by_class[c]]) for c in classes]
+    old = {str(c): i for i, c in enumerate(previous.classes)} if previous is not None else {}
+    todo = [i for i, (c, d) in enumerate(zip(classes, digests, strict=True))
+            if c not in old or str(previous.digests[old[c]]) != d]  # type: ignore[union-attr]
+    fitted = _fit_rows(texts, [by_class[classes[i]] for i in todo], vectors)
+    if previous is not None and fitted and fitted[0][0].shape != previous.sums.shape[1:]:
+        return train_prototypes(texts, labels, vectors)  # another embedding size: refit all
+    new = dict(zip(todo, fitted, strict=True))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = [
+        new[i] if i in new else previous.row(old[c])  # type: ignore[union-attr]
+        for i, c in enumerate(classes)
+    ]
+
+    def offsets_of(arrays: list[np.ndarray]) -> np.ndarray:
+        out = np.zeros(len(arrays) + 1, np.int64)
+        np.cumsum([len(x) for x in arrays], out=out[1:])
+        return out
+
+    return PrototypeClassifier(
+        classes=np.asarray(classes, dtype=str),
+        sums=np.vstack([p[0] for p in parts]).astype(np.float32),
+        offsets=offsets_of([p[1] for p in parts]),
+        examples=np.vstack([p[1] for p in parts]).astype(np.float16),
+        term_indptr=offsets_of([p[2] for p in parts]),
+        term_indices=np.concatenate([p[2] for p in parts]).astype(np.int32),
+        term_counts=np.concatenate([p[3] for p in parts]).astype(np.float32),
+        digests=np.asarray(digests, dtype=str),
+        refitted=np.asarray([classes[i] for i in todo], dtype=str),
+        digest=examples_digest(texts, labels),
+    )
+
+
+def _fit_rows(texts: Sequence[str], groups: list[list[int]],
+              vectors: Callable[[np.ndarray], np.ndarray]
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(sum of embeddings, embeddings, sorted term columns, term counts) of each group of
+    examples."""
+    if not groups:
+        return []
+    positions = np.asarray([p for group in groups for p in group], np.int64)
+    matrix = np.asarray(vectors(positions), dtype=np.float32)
+    starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
+    sums = np.add.reduceat(matrix, starts, axis=0)
+    rows = []
+    for k, group in enumerate(groups):
+        counts: dict[int, int] = {}
+        for p in group:
+            for j, n in _hashed(texts[p]).items():
+                counts[j] = counts.get(j, 0) + n
+        columns = np.asarray(sorted(counts), np.int32)
+        rows.append((sums[k], matrix[starts[k]:starts[k] + len(group)].astype(np.float16),
+                     columns, np.asarray([counts[j] for j in columns], np.float32)))
+    return rows
+
+
+def _stored_prototypes(path: Path | None) -> PrototypeClassifier | None:
+    """The prototype classifier at ``path`` when it is one of this format (a previous index
+    version's), else None — a logistic regression's weights are not even read."""
+    if path is None or not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        if "kind" not in data or str(data["kind"]) != PrototypeClassifier.kind:
+            return None
+        if int(data["format"]) != PROTOTYPE_FORMAT:
+            return None
+        return PrototypeClassifier.from_arrays(data)
+
+
+def fit(texts: Sequence[str], labels: Sequence[str],
+        vectors: Callable[[np.ndarray], np.ndarray], previous: Path | None = None
+        ) -> ArticleClassifier | PrototypeClassifier | None:
+    """The article classifier for these examples: None with fewer than two articles, the
+    logistic regression (``train``) up to ``MAX_CLASSES`` articles, prototypes above — refitting
+    only the articles whose examples changed since the classifier stored at ``previous``."""
+    n = len(set(labels))
+    if n < 2:
+        return None
+    if n <= MAX_CLASSES:
+        return train(vectors(np.arange(len(texts), dtype=np.int64)), texts, labels)
+    return train_prototypes(texts, labels, vectors, _stored_prototypes(previous))

@@ -1,0 +1,262 @@
+"""Answer quality as the KB grows: the sample KB alone, then inside 5,000 and 20,000 articles.
+
+    .venv/bin/python bench/quality_scale.py                  # 68 / 5,000 / 20,000 articles
+    .venv/bin/python bench/quality_scale.py --sizes 5000     # fewer sizes
+    .venv/bin/python bench/quality_scale.py --embed-only     # only fill the vector cache
+
+Each larger KB is the sample KB (``knowledge_base/``, unchanged) plus generated distractor
+articles made of the sample KB's real vocabulary: titles spliced from two real titles,
+example questions spliced from two real questions of different articles or built from its
+content words, and a body of three real sentences (10 % of them internal). No distractor
+copies a real article's question, so every labelled question still has one right answer —
+but many near-topic neighbours compete for it. Distractor ``i`` is the same in every size, so
+the 20,000-article KB contains the 5,000 one.
+
+The labelled questions are the sample KB's ``dev`` split (``bench/data/sample_kb_questions.yml``)
+and the search path, answer decision, thresholds and metrics are ``frontline eval``'s
+(``frontline.evaluation``): the product's configured ranking and thresholds, the same at every
+size. Covered = share of answerable questions whose expected article is answered or among the
+clarify options; answered correctly = share of all questions answered with the expected article
+(as `frontline eval` prints them). The drop is in points against the 68-article KB of the same run.
+
+Every chunk is embedded by the real model once and cached under
+``var/bench-quality-scale/vectors.sqlite`` (gitignored), so a second run only searches.
+
+Prints tables; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from frontline.evaluation.metrics import load_questions, score, search_all
+from frontline.evaluation.run import variant_name
+from frontline.knowledge import Mix, RankedSearch, Thresholds, tuning
+from frontline.knowledge import calibration as calibration_file
+from frontline.knowledge.base import default_thresholds
+from frontline.settings import Settings
+from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles
+from indexer import classifier as article_classifier
+from indexer.chunking import chunk
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "var" / "bench-quality-scale"
+WORD = re.compile(r"[a-z]{4,}")
+# Distractors draw their (title, body) from TOPICS generated topics and their three questions from
+# QUESTIONS generated ones: the texts to embed stay ~16,000 at any size (embedding runs at ~10
+# texts/s on a shared 2-core machine), while each article is a distinct mix.
+TOPICS = 4000
+QUESTIONS = 8000
+STARTS = ("how do I", "why can't I", "where do I find", "can I change", "what happens to",
+          "is there a way to", "who can see", "how long does")
+
+
+class CachedEmbedder:
+    """The real embedder behind a text → vector cache on disk (one row per distinct text)."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder, path: Path) -> None:
+        self.inner = inner
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS v (model TEXT, key BLOB, vec BLOB, "
+                        "PRIMARY KEY (model, key))")
+        self.embedded = 0  # texts the model embedded in this process
+
+    name = property(lambda self: self.inner.name)
+    dim = property(lambda self: self.inner.dim)
+
+    def embed(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+              ) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode()).digest() for t in texts]
+        found: dict[bytes, np.ndarray] = {}
+        for start in range(0, len(keys), 900):
+            part = keys[start:start + 900]
+            marks = ",".join("?" * len(part))
+            for key, vec in self.db.execute(
+                    f"SELECT key, vec FROM v WHERE model = ? AND key IN ({marks})",
+                    [self.name, *part]):
+                found[key] = np.frombuffer(vec, np.float32)
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+        if progress is not None and len(found):
+            progress(len(texts) - len(missing))
+        for start in range(0, len(missing), 2048):  # stored as it goes: an interrupted run keeps
+            part = missing[start:start + 2048]
+            vectors = self.inner.embed([t for _, t in part], progress=progress)
+            self.db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?, ?)",
+                                [(self.name, k, v.astype(np.float32).tobytes())
+                                 for (k, _), v in zip(part, vectors, strict=True)])
+            self.db.commit()
+            self.embedded += len(part)
+            found.update({k: v for (k, _), v in zip(part, vectors, strict=True)})
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def generate(sample: Path, folder: Path, distractors: int, seed: int = 15) -> None:
+    """The sample KB's files plus ``distractors`` generated articles (see the docstring)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(sample, folder)
+    articles = load_articles(sample).articles
+    titles = [a.title for a in articles]
+    asked = [(a.id, q) for a in articles for q in a.questions]
+    sentences = [s.strip() for a in articles for s in re.split(r"(?<=[.?!])\s+", a.body)
+                 if len(s.split()) >= 4 and not s.startswith(("#", "|", "-", "*"))]
+    words = sorted({w for a in articles for w in WORD.findall(
+        " ".join([a.title, *a.questions]).lower())})
+    def splice(rng: random.Random) -> str:
+        (a1, q1), (a2, q2) = rng.sample(asked, 2)
+        while a1 == a2:
+            a2, q2 = rng.choice(asked)
+        w1, w2 = q1.split(), q2.split()
+        return " ".join(w1[: max(1, len(w1) // 2)] + w2[len(w2) // 2:])
+
+    def topic(j: int) -> tuple[str, str]:
+        rng = random.Random(f"{seed}-topic-{j}")
+        head, tail = (t.split() for t in rng.sample(titles, 2))
+        title = " ".join(head[: max(1, len(head) // 2)] + tail[len(tail) // 2:])
+        return title, f"## {rng.choice(titles)}\n" + " ".join(rng.sample(sentences, 3))
+
+    def question(k: int) -> str:
+        rng = random.Random(f"{seed}-question-{k}")
+        if k % 3 == 2:
+            return f"{rng.choice(STARTS)} {' '.join(rng.sample(words, 3))}"
+        return splice(rng)
+
+    gen = folder / "generated"
+    gen.mkdir()
+    for i in range(distractors):
+        rng = random.Random(f"{seed}-{i}")
+        title, body = topic(i % TOPICS)
+        questions = [question(k) for k in rng.sample(range(QUESTIONS), 3)]
+        audience = "internal" if i % 10 == 9 else "public"
+        quoted = "\n".join(f"  - {json.dumps(q)}" for q in questions)
+        (gen / f"d{i:06d}.md").write_text(
+            f"---\nid: d{i:06d}\ntitle: {json.dumps(title)}\naudience: {audience}\n"
+            f"questions:\n{quoted}\n---\n{body}\n")
+
+
+def chunk_texts(kb: Path, max_chars: int) -> list[str]:
+    return [c.embedding_text(a.title) for a in load_articles(kb).articles
+            for c in chunk(a, max_chars=max_chars)]
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def measure(kb: Path, index: Path, embedder: CachedEmbedder, settings: Settings,
+            questions: list) -> dict[str, float | str]:  # type: ignore[type-arg]
+    """Build ``kb`` into ``index`` and score the dev questions the product's way."""
+    if index.exists():
+        shutil.rmtree(index)
+    started = time.perf_counter()
+    summary = build_index(kb, index, embedder, full=True,
+                          chunk_max_chars=settings.chunk_max_chars, lock_timeout=3600)
+    build_s = time.perf_counter() - started
+    retriever = Retriever(index, embedder, mode=settings.retrieval_mode, ranking=settings.ranking,
+                          nprobe=settings.index_nprobe)
+    version = retriever.current()
+    ranking = version.auto_ranking() if settings.ranking == "auto" else settings.ranking
+    configured = variant_name(settings.retrieval_mode, settings.ranking)
+    thresholds = (default_thresholds(settings, ranking) if configured == "auto" else
+                  Thresholds(settings.answer_threshold, settings.clarify_threshold,
+                             settings.clarify_margin))
+    mix = Mix(settings.confidence_blend, settings.coverage_weight)
+    search = RankedSearch(retriever, mix)
+    search.search("warm up", "public", 1)
+    searched = search_all(search, questions)
+    report = score(searched, thresholds)
+    ms = sorted(s.ms for s in searched)
+    model = version.classifier
+    return {
+        "articles": summary.articles, "chunks": summary.chunks, "build_s": build_s,
+        "ranking": ranking,
+        "classifier": "none" if model is None else model.kind,
+        "covered": report.covered, "answered_ok": report.answered_correct,
+        "r1": report.recall_at_1,
+        "una_answered": report.unanswerable_answered,
+        "p50_ms": ms[len(ms) // 2], "p95_ms": ms[int(0.95 * len(ms))],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="5000,20000",
+                        help="total article counts beside the sample KB alone (comma-separated)")
+    parser.add_argument("--embed-only", action="store_true",
+                        help="generate the KBs and fill the vector cache, nothing else")
+    args = parser.parse_args()
+    settings = calibration_file.apply(Settings())
+    sample = (ROOT / settings.kb_dir).resolve()
+    base = len(load_articles(sample).articles)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    bad = [s for s in sizes if s <= base]
+    if bad:
+        parser.error(f"--sizes: each size must exceed the sample KB's {base} articles: {bad}")
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1)))
+    model = tuning.model_for(settings, sample)
+    embedder = CachedEmbedder(
+        SentenceTransformerEmbedder(model, batch_size=settings.embedding_batch_size),
+        WORK / "vectors.sqlite")
+    print(f"embedding model: {embedder.name}; classifier: logistic regression up to "
+          f"{article_classifier.MAX_CLASSES} articles, prototypes above")
+    kbs = [(base, sample)]
+    for size in sorted(sizes):
+        folder = WORK / f"kb-{size}"
+        generate(sample, folder, size - base)
+        kbs.append((size, folder))
+    if args.embed_only:
+        for size, folder in kbs:
+            started = time.perf_counter()
+            embedder.embed(chunk_texts(folder, settings.chunk_max_chars))
+            print(f"{size:>6} articles: cache filled in {time.perf_counter() - started:.0f} s "
+                  f"({embedder.embedded} texts embedded so far)", flush=True)
+        return
+    questions = [q for q in load_questions(ROOT / settings.eval_questions) if q.split == "dev"]
+    print(f"{len(questions)} dev questions "
+          f"({sum(q.expected is not None for q in questions)} answerable)\n")
+    rows = []
+    for size, folder in kbs:
+        row = measure(folder, WORK / f"index-{size}", embedder, settings, questions)
+        rows.append(row)
+        print(f"  {size} articles done: {row}", flush=True)
+    first = rows[0]
+    print("\n| articles | chunks | classifier | ranking | covered | answered correctly | "
+          "unanswerable answered | drop covered / answered (points) | build s "
+          "| search p50 / p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        drop_c = 100 * (float(first["covered"]) - float(row["covered"]))
+        drop_a = 100 * (float(first["answered_ok"]) - float(row["answered_ok"]))
+        print(f"| {row['articles']:,} | {row['chunks']:,} | {row['classifier']} | {row['ranking']} "
+              f"| {100 * float(row['covered']):.1f} % | {100 * float(row['answered_ok']):.1f} % "
+              f"| {100 * float(row['una_answered']):.1f} % | {drop_c:+.1f} / {drop_a:+.1f} "
+              f"| {float(row['build_s']):.0f} | {float(row['p50_ms']):.1f} / "
+              f"{float(row['p95_ms']):.1f} |")
+    print(f"\n{embedder.embedded} texts embedded by the model in this run (the rest cached)")
+
+
+if __name__ == "__main__":
+    main()
