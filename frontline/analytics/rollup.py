@@ -30,6 +30,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,6 +65,7 @@ REAL = Scope(hide_simulated=True)
 LOCK_KEY = 0x46524F4C  # PostgreSQL advisory lock: one refresh at a time
 RUN_DAYS = 31  # days rolled up per query
 MAX_RANGES = 64  # hour ranges per query (more are merged: reading more hours is safe)
+MARK_HOURS = 7 * 24  # marked hours taken per transaction
 LISTED_IDS = 20_000  # live conversations looked up by id; more are read through a subquery
 
 DIRTY = table("analytics_dirty", column("id", Integer), column("hour", BigInteger))
@@ -289,49 +291,85 @@ class RolledMetrics(Metrics):
     # -- keeping it up to date ---------------------------------------------------------------
     def refresh(self, zone: ZoneInfo, first: date, last: date) -> int:
         """Take the marks, and roll up the closed days from ``first`` to ``last`` that are not
-        stored: returns how many days were rolled up. Another refresh in progress (another
-        replica's) is not waited for: the days it has not stored yet are read live."""
+        stored: returns how many days were rolled up. The work is cut into short
+        transactions (a week of marked hours, a month of days), so a first refresh over a
+        long history never holds SQLite's write lock for long. Another refresh in progress
+        (another replica's) is not waited for: the days it has not stored yet are read
+        live."""
+        if getattr(self._reading, "session", None) is not None:
+            return 0  # inside a read: the days not stored are read live
         closed_last = min(last, today(zone, self.clock()) - timedelta(days=1))
-        if closed_last < first:
-            closed_last = first - timedelta(days=1)
-        with self._refreshing, self.db.session() as session:
+        days = [first + timedelta(days=i) for i in range((closed_last - first).days + 1)]
+        missing: list[date] = []
+        with self._refreshing:
+            while True:
+                taken = self._step(partial(self._take_marks, zone=zone, days=days,
+                                           missing=missing))
+                if not taken:  # none left (``missing`` was filled), or another refresh runs
+                    if taken is None:
+                        return 0
+                    break
+            rolled = 0
+            for run in runs_of(missing):
+                done = self._step(partial(self._roll_missing, zone=zone, run=run))
+                if done is None:
+                    break
+                rolled += done
+        if rolled:
+            logger.info("analytics rollup: %d days rolled up (%s to %s)", rolled, first,
+                        closed_last)
+        return rolled
+
+    def _step(self, work: Callable[[Any], int]) -> int | None:
+        """One transaction of the refresh; None when another refresh holds the lock."""
+        with self.db.session() as session:
             if self.sql.postgres:
                 if not session.execute(select(func.pg_try_advisory_xact_lock(LOCK_KEY))).scalar():
-                    return 0
+                    return None
                 session.execute(select(func.set_config("jit", "off", True)))
             self._reading.session = session
             try:
-                return self._refresh(session, zone, first, closed_last)
+                return work(session)
             finally:
                 self._reading.session = None
 
-    def _refresh(self, session: Any, zone: ZoneInfo, first: date, last: date) -> int:
-        hours = {int(h) for h in session.execute(delete(DIRTY).returning(DIRTY.c.hour))
-                 .scalars()}
+    def _take_marks(self, session: Any, zone: ZoneInfo, days: list[date],
+                    missing: list[date]) -> int:
+        """Take the marks of up to a week of hours (the earliest) and apply them; returns
+        how many hours were taken. With none left, lists which of ``days`` are not stored
+        in ``missing``."""
         zones = list(session.execute(select(ZONE.c.zone)).scalars())
         if zones != [zone.key]:
-            if zones:  # another time zone's days: start again in this one
-                for t in (DAYS, COUNTS, SESSIONS, SPANS):
+            if zones:  # another time zone's days: start again in this one, every hour marked
+                for t in (DAYS, COUNTS, SESSIONS, SPANS, DIRTY):
                     session.execute(delete(t))
-                hours |= {int(h) for h in session.execute(
-                    select(self._hour(EVENTS.c.created_at)).distinct()
-                    .where(EVENTS.c.kind.in_(KINDS))).scalars()}
+                session.execute(insert(DIRTY).from_select(
+                    ["hour"], select(self._hour(EVENTS.c.created_at)).distinct()
+                    .where(EVENTS.c.kind.in_(KINDS))))
             session.execute(delete(ZONE))
             session.execute(insert(ZONE).values(zone=zone.key))
+        earliest = session.execute(select(func.min(DIRTY.c.hour))).scalar()
+        if earliest is None:
+            if days:
+                stored = {as_date(d) for d in session.execute(
+                    select(DAYS.c.day).where(DAYS.c.zone == zone.key, DAYS.c.day >= days[0],
+                                             DAYS.c.day <= days[-1])).scalars()}
+                missing.extend(d for d in days if d not in stored)
+            return 0
+        hours = {int(h) for h in session.execute(
+            delete(DIRTY).where(DIRTY.c.hour < int(earliest) + MARK_HOURS)
+            .returning(DIRTY.c.hour)).scalars()}
         if hours:
             self._forget(session, zone, self._respan(session, zone, hours))
-        if last < first:
-            return 0
+        return len(hours)
+
+    def _roll_missing(self, session: Any, zone: ZoneInfo, run: list[date]) -> int:
         stored = {as_date(d) for d in session.execute(
-            select(DAYS.c.day).where(DAYS.c.zone == zone.key, DAYS.c.day >= first,
-                                     DAYS.c.day <= last)).scalars()}
-        missing = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        missing = [d for d in missing if d not in stored]
-        for run in runs_of(missing):
-            self._roll(session, Period(run[0], run[-1], zone))
-        if missing:
-            logger.info("analytics rollup: %d days rolled up (%s to %s)", len(missing),
-                        missing[0], missing[-1])
+            select(DAYS.c.day).where(DAYS.c.zone == zone.key, DAYS.c.day >= run[0],
+                                     DAYS.c.day <= run[-1])).scalars()}
+        missing = [d for d in run if d not in stored]
+        for part in runs_of(missing):
+            self._roll(session, Period(part[0], part[-1], zone))
         return len(missing)
 
     def _hour(self, instant: Any) -> ColumnElement[Any]:
