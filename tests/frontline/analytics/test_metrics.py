@@ -11,6 +11,7 @@ import pytest
 from frontline.analytics import overview
 from frontline.analytics.metrics import Metrics, Scope
 from frontline.analytics.periods import Period
+from frontline.analytics.rollup import RolledMetrics
 from frontline.db import Database
 from tests.frontline.analytics.seed import CATALOG, FIRST, LAST, PREV_FIRST, PREV_LAST, seed
 
@@ -20,10 +21,16 @@ BEFORE = Period(PREV_FIRST, PREV_LAST, UTC)
 approx = pytest.approx
 
 
-@pytest.fixture
-def metrics(database: Database) -> Metrics:
+@pytest.fixture(params=["live", "rolled up"])
+def metrics(database: Database, request: pytest.FixtureRequest) -> Metrics:
+    """The live queries, and the daily rollup the service reads (its days rolled up first:
+    the hand-computed figures must come out of the stored days too)."""
     seed(database)
-    return Metrics(database, catalog=lambda: CATALOG, review_threshold=0.6, review_min_votes=3)
+    kind = Metrics if request.param == "live" else RolledMetrics
+    out = kind(database, catalog=lambda: CATALOG, review_threshold=0.6, review_min_votes=3)
+    if isinstance(out, RolledMetrics):
+        assert out.refresh(UTC, PREV_FIRST, LAST) == (LAST - PREV_FIRST).days + 1
+    return out
 
 
 def test_deflection_confirmed_and_assumed(metrics: Metrics) -> None:
