@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import shutil
 import sys
 import time
@@ -40,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from frontline.settings import Settings
-from indexer import Article, Embedder, SentenceTransformerEmbedder, chunk, load_articles
-from indexer.embedding import model_identity
+from indexer import Article, Embedder, chunk, load_articles
+from indexer.embedding import make_embedder, model_identity
 
 logger = logging.getLogger(__name__)
 
@@ -103,13 +104,39 @@ def training_pairs(articles: Iterable[Article]) -> list[tuple[str, str]]:
     return pairs
 
 
-def fingerprint(articles: Iterable[Article], base: str, batch_size: int = BATCH_SIZE) -> str:
+def capped(pairs: list[tuple[str, str]], limit: int | None) -> list[tuple[str, str]]:
+    """At most ``limit`` pairs, taken in turn from each article (the same share of each, a
+    seeded sample of its anchors), so a KB of thousands of example questions trains for a
+    bounded number of steps; every pair when ``limit`` is None or not exceeded."""
+    if limit is None or len(pairs) <= limit:
+        return pairs
+    by_article: dict[str, list[tuple[str, str]]] = {}
+    for pair in pairs:
+        by_article.setdefault(pair[1], []).append(pair)
+    rng = random.Random(SEED)
+    queues = []
+    for title in sorted(by_article):
+        queue = by_article[title][:]
+        rng.shuffle(queue)
+        queues.append(queue)
+    kept: list[tuple[str, str]] = []
+    while len(kept) < limit:
+        for queue in queues:
+            if queue and len(kept) < limit:
+                kept.append(queue.pop())
+    return kept
+
+
+def fingerprint(articles: Iterable[Article], base: str, batch_size: int = BATCH_SIZE,
+                max_pairs: int | None = None) -> str:
     """A digest of what a tuned model is trained on: base model, recipe (and the batch size
-    when it is not ``BATCH_SIZE``), and per article its id, title, headings and questions (not
-    the body text)."""
+    and pair cap when they are not the KB defaults), and per article its id, title, headings
+    and questions (not the body text)."""
     recipe = f"recipe {RECIPE} epochs {EPOCHS}"
     if batch_size != BATCH_SIZE:
         recipe += f" batch {batch_size}"
+    if max_pairs is not None:
+        recipe += f" pairs {max_pairs}"
     digest = hashlib.sha256(f"{recipe}\n{model_identity(base)}\n".encode())
     for article in sorted(articles, key=lambda a: a.id):
         parts = [article.id, article.title, *headings(article), "\1", *article.questions]
@@ -126,31 +153,35 @@ def model_path(settings: Settings, print_: str) -> Path:
 
 
 def fresh_model(settings: Settings, articles: Sequence[Article] | None = None, *,
-                batch_size: int = BATCH_SIZE) -> Path | None:
+                batch_size: int = BATCH_SIZE, max_pairs: int | None = None) -> Path | None:
     """The tuned model for the KB as it is now, or None (none trained, or stale, or tuning
     is off). Raises ``FileNotFoundError`` when the KB folder is missing."""
     if settings.embedding_tuned == "off":
         return None
     if articles is None:
         articles = load_articles(settings.kb_dir, skip_invalid=True).articles
-    path = model_path(settings, fingerprint(articles, base_model(settings), batch_size))
+    path = model_path(settings, fingerprint(articles, base_model(settings), batch_size,
+                                            max_pairs))
     return path if (path / "config.json").is_file() else None
 
 
-def model_for(settings: Settings, kb_dir: Path, *, batch_size: int = BATCH_SIZE) -> str:
+def model_for(settings: Settings, kb_dir: Path, *, batch_size: int = BATCH_SIZE,
+              max_pairs: int | None = None) -> str:
     """The model an index of ``kb_dir`` is built with: its fresh tuned model (tuning on), else
     the base model — what ``frontline eval`` measures, as the service would build it."""
-    tuned = fresh_model(settings.model_copy(update={"kb_dir": kb_dir}), batch_size=batch_size)
+    tuned = fresh_model(settings.model_copy(update={"kb_dir": kb_dir}), batch_size=batch_size,
+                        max_pairs=max_pairs)
     return str(tuned) if tuned else base_model(settings)
 
 
 def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
-         batch_size: int = BATCH_SIZE, source: str = KB_SOURCE,
-         progress: Callable[[str], None] = logger.info) -> TuneResult:
+         batch_size: int = BATCH_SIZE, max_pairs: int | None = None,
+         source: str = KB_SOURCE, progress: Callable[[str], None] = logger.info) -> TuneResult:
     """Fine-tune the base model on the KB in ``settings.kb_dir`` and store it under the data
     dir, keyed by the fingerprint; reuse the stored one when the fingerprint is unchanged
     (unless ``force``). ``epochs`` is for tests (the fingerprint assumes ``EPOCHS``);
-    ``batch_size`` is part of the fingerprint; ``source`` names what the KB is (``kb``, or
+    ``batch_size`` and ``max_pairs`` (a cap on the pairs trained on, the same share from each
+    article: ``capped``) are part of the fingerprint; ``source`` names what the KB is (``kb``, or
     ``dataset:<name>`` for an intent set), and only older models of the same source are
     pruned. Raises ``TuningError`` when the KB has fewer than two articles or nothing to
     pair, ``ArticleError`` for a broken article."""
@@ -158,9 +189,9 @@ def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
     cpu_started = _cpu()
     articles = load_articles(settings.kb_dir).articles
     base = base_model(settings)
-    print_ = fingerprint(articles, base, batch_size)
+    print_ = fingerprint(articles, base, batch_size, max_pairs)
     target = model_path(settings, print_)
-    pairs = training_pairs(articles)
+    pairs = capped(training_pairs(articles), max_pairs)
     if (target / "config.json").is_file() and not force:
         return TuneResult(print_, target, len(pairs), len(articles),
                           round(time.perf_counter() - started, 1), reused=True,
@@ -178,7 +209,8 @@ def tune(settings: Settings, *, force: bool = False, epochs: int = EPOCHS,
         cpu_seconds = round(_cpu() - cpu_started, 1)
         (scratch / INFO).write_text(json.dumps({
             "fingerprint": print_, "base": model_identity(base), "recipe": RECIPE,
-            "epochs": epochs, "batch_size": batch_size, "source": source,
+            "epochs": epochs, "batch_size": batch_size, "max_pairs": max_pairs,
+            "source": source,
             "pairs": len(pairs), "articles": len(articles),
             "seconds": seconds, "cpu_seconds": cpu_seconds, "created_at": time.time(),
         }, indent=2) + "\n")
@@ -260,9 +292,10 @@ def prune(settings: Settings, *, keep: str, source: str = KB_SOURCE) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _embedder(settings: Settings, model: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model, batch_size=settings.embedding_batch_size,
-                                       threads=settings.embedding_threads)
+def _embedder(settings: Settings, model: str) -> Embedder:
+    return make_embedder(model, settings.embedding_backend, export_root=settings.data_dir / "onnx",
+                         batch_size=settings.embedding_batch_size,
+                         threads=settings.embedding_threads)
 
 
 class ServingEmbedder:
@@ -313,7 +346,7 @@ class ServingEmbedder:
         if name not in self._missing:
             folder = root(self.settings)
             for candidate in sorted(folder.glob("*/model")) if folder.is_dir() else []:
-                if model_identity(str(candidate)) == name:
+                if _embedder(self.settings, str(candidate)).name == name:
                     self._by_name[name] = found = self._at(candidate)
                     logger.info("queries are embedded with the tuned model %s", candidate)
                     return found

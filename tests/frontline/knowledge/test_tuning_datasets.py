@@ -78,30 +78,30 @@ def test_the_training_split_is_tuned_on_and_stored_by_fingerprint(workspace) -> 
     assert tuned.path == settings.data_dir / "tuned" / tuned.fingerprint / "model"
     info = json.loads((tuned.path.parent / tuning.INFO).read_text())
     assert info["source"] == "dataset:clinc150" and info["batch_size"] == 64
+    assert info["max_pairs"] == eval_run.INTENT_TUNE_PAIRS
     assert info["cpu_seconds"] > 0
     # Every training utterance, paired with its intent's title; nothing held out for scoring.
     assert tuned.pairs == sum(len(set(texts)) for texts in data.train.values())
     kb = datasets.write_kb(data.train, settings.data_dir.parent / "written")
     anchors = {a for a, _ in tuning.training_pairs(load_articles(kb).articles)}
     assert not anchors & {q.question for q in (*data.validation, *data.test)}
-    assert tuning.fingerprint(load_articles(kb).articles, tuning.base_model(settings),
-                              64) == tuned.fingerprint
+    assert tuning.fingerprint(load_articles(kb).articles, tuning.base_model(settings), 64,
+                              eval_run.INTENT_TUNE_PAIRS) == tuned.fingerprint
     again = eval_run.tune_dataset(settings, "clinc150", benchmarks=benchmarks)
     assert again.reused and again.path == tuned.path
 
 
-def test_tuning_an_intent_set_never_prunes_the_kbs_own_model(tmp_path: Path) -> None:
-    settings, kb_model = _kb_model(tmp_path)
-    slices = (("balance", "weather"), ("timer", "weather"), ("balance", "timer"))
-    models = [eval_run.tune_dataset(settings, "clinc150",
-                                    benchmarks=_clinc_slice(tmp_path / f"b{n}", intents, 3))
-              for n, intents in enumerate(slices)]  # one more than are kept per source
-    assert len({m.fingerprint for m in models}) == len(slices)
-    stored = {p.name for p in (settings.data_dir / "tuned").iterdir()
-              if not p.name.startswith(".")}
-    assert stored == {kb_model.fingerprint, *(m.fingerprint for m in models[-tuning.KEEP:])}
-    assert tuning.fresh_model(settings) == kb_model.path
-    assert tuning.source_of(kb_model.path.parent) == "kb"
+def test_a_large_training_split_is_capped_with_the_same_share_of_every_intent() -> None:
+    pairs = [(f"utterance {n} of {title}", title)
+             for title, count in (("Balance", 120), ("Timer", 100), ("Weather", 7))
+             for n in range(count)]
+    kept = tuning.capped(pairs, 60)
+    assert len(kept) == 60 and len(set(kept)) == 60 and set(kept) <= set(pairs)
+    shares = {title: sum(p == title for _, p in kept) for title in ("Balance", "Timer")}
+    assert shares == {"Balance": 27, "Timer": 26}  # Weather's 7 all kept, the rest shared
+    assert sum(p == "Weather" for _, p in kept) == 7
+    assert tuning.capped(pairs, 60) == kept  # seeded: the same sample every time
+    assert tuning.capped(pairs, None) == pairs and tuning.capped(pairs, 10_000) == pairs
 
 
 def test_eval_measures_the_base_and_the_tuned_model_in_one_run(workspace) -> None:  # type: ignore[no-untyped-def]
@@ -132,3 +132,19 @@ def test_the_commands_name_what_is_wrong(workspace) -> None:  # type: ignore[no-
     assert no_dataset.exit_code == 2 and "needs --dataset" in no_dataset.output
     unknown = runner.invoke(app, ["tune", "--dataset", "clinc151"], env=env)
     assert unknown.exit_code == 1 and "unknown dataset 'clinc151'" in unknown.output
+
+
+def test_tuning_an_intent_set_never_prunes_the_kbs_own_model(workspace, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                             ) -> None:
+    """Last in the module: it prunes the workspace's first dataset model."""
+    settings, _, kb_model, first = workspace
+    slices = (("balance", "weather"), ("timer", "weather"))
+    models = [first, *(eval_run.tune_dataset(settings, "clinc150",
+                                             benchmarks=_clinc_slice(tmp_path / f"b{n}", i, 3))
+                       for n, i in enumerate(slices))]  # one more than are kept per source
+    assert len({m.fingerprint for m in models}) == len(models) == tuning.KEEP + 1
+    stored = {p.name for p in (settings.data_dir / "tuned").iterdir()
+              if not p.name.startswith(".")}
+    assert stored == {kb_model.fingerprint, *(m.fingerprint for m in models[-tuning.KEEP:])}
+    assert tuning.fresh_model(settings) == kb_model.path
+    assert tuning.source_of(kb_model.path.parent) == "kb"
