@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         1, ge=0, le=256, description="torch threads in the service (0 = all cores); the "
         "`frontline index` command always uses all cores."
     )
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="What runs the embedding model: torch (fp32), onnx (onnxruntime, "
+        "fp32) or onnx-int8 (onnxruntime, dynamic int8 quantization). ONNX exports are built "
+        "from the local model at the first index or `make setup`, under <data dir>/onnx/."
+    )
     embedding_tuned: Literal["auto", "off"] = Field(
         "auto", description="auto: build the index with the KB-tuned model `frontline tune` "
         "stored under <data dir>/tuned/ while it matches the KB's titles, headings and "

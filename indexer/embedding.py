@@ -53,13 +53,51 @@ def model_identity(model: str) -> str:
     return f"{name}@{digest.hexdigest()[:12]}"
 
 
+# Padded tokens per text in a batch of ``batch_size`` texts: batches are cut by padded tokens
+# (``token_batches``), so short texts travel in larger batches and long ones in smaller.
+BATCH_TOKENS_PER_TEXT = 64
+
+
+def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[int]:
+    """Each text's token count as the model sees it (special tokens included, truncated)."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
+def token_batches(lengths: Sequence[int], batch_size: int,
+                  tokens_per_text: int | None = None) -> list[list[int]]:
+    """Indices of ``lengths`` grouped into batches, shortest texts first: each batch's texts ×
+    its longest text stays within ``batch_size`` × ``tokens_per_text`` padded tokens (one text
+    at least), so a batch pads little and its matrix products stay large."""
+    budget = max(1, batch_size * (tokens_per_text or BATCH_TOKENS_PER_TEXT))
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:  # ascending: the text being added is the batch's longest
+        if current and (len(current) + 1) * lengths[i] > budget:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded on first use (never at import or construction).
-    ``threads`` > 0 sets torch's intra-op threads (process-wide); 0 keeps torch's default.
+    """A sentence-transformers model run by torch in fp32, loaded on first use (never at import
+    or construction). ``threads`` > 0 sets torch's intra-op threads (process-wide); 0 keeps
+    torch's default.
 
     ``model`` is a local path or a model name already in the local cache: Frontline never
     downloads at run time (the model is loaded with ``local_files_only``).
+
+    ``embed`` tokenizes all texts once, sorts them by token count and runs batches of about
+    ``batch_size`` × ``BATCH_TOKENS_PER_TEXT`` padded tokens (``token_batches``) straight through
+    the model's modules: sentence-transformers' ``encode`` sorts by character count, so its
+    batches padded 37 % more tokens than they held on the sample KB (see README, "Performance").
     """
+
+    backend = "torch"
 
     def __init__(
         self, model: str, *, batch_size: int = 64, device: str = "cpu", threads: int = 0
@@ -86,38 +124,63 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    import torch
-                    from sentence_transformers import SentenceTransformer
-
-                    if self.threads > 0:
-                        # One thread per query keeps tail latency flat: with a multi-thread
-                        # pool every new input length costs a 0.1-0.5 s stall here (measured).
-                        torch.set_num_threads(self.threads)
-
-                    logger.info("loading embedding model %s", self.model_name)
-                    self._model = SentenceTransformer(self.model_name, device=self.device,
-                                                      local_files_only=True)
+                    self._model = load_sentence_transformer(self.model_name, self.device,
+                                                            self.threads)
         return self._model
 
     def embed(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
+        import torch
+
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # Sort by length so each batch pads little; restore the order afterwards.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        lengths = token_lengths(model.tokenizer, texts, model.max_seq_length)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            vectors = model.encode(
-                [texts[i] for i in idx],
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out[idx] = vectors.astype(np.float32, copy=False)
-            if progress is not None:
-                progress(len(idx))
+        with torch.inference_mode():
+            for idx in token_batches(lengths, self.batch_size):
+                features = model.preprocess([texts[i] for i in idx])
+                features = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
+                            for k, v in features.items()}
+                vectors = model(features)["sentence_embedding"]
+                vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+                out[idx] = vectors.cpu().numpy().astype(np.float32, copy=False)
+                if progress is not None:
+                    progress(len(idx))
         return out
+
+
+def load_sentence_transformer(model: str, device: str = "cpu", threads: int = 0):  # type: ignore[no-untyped-def]
+    """The sentence-transformers model at ``model``, from local files only."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if threads > 0:
+        # One thread per query keeps tail latency flat: with a multi-thread
+        # pool every new input length costs a 0.1-0.5 s stall here (measured).
+        torch.set_num_threads(threads)
+    logger.info("loading embedding model %s", model)
+    return SentenceTransformer(model, device=device, local_files_only=True)
+
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def make_embedder(model: str, backend: str = "torch", *, export_root: Path | None = None,
+                  batch_size: int = 64, threads: int = 0) -> Embedder:
+    """The embedder for ``FRONTLINE_EMBEDDING_BACKEND``: ``torch`` (fp32, the default),
+    ``onnx`` (onnxruntime, fp32) or ``onnx-int8`` (onnxruntime, dynamic int8 quantization).
+    ONNX exports are kept under ``export_root`` (``indexer.onnx_backend``). Raises
+    ``ValueError`` naming the setting for any other value."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size=batch_size, threads=threads)
+    if backend not in BACKENDS:
+        raise ValueError(f"FRONTLINE_EMBEDDING_BACKEND must be one of {', '.join(BACKENDS)}, "
+                         f"not {backend!r}")
+    if export_root is None:
+        raise ValueError(f"the {backend} embedding backend needs a folder for its export")
+    from indexer.onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(model, export_root, int8=backend == "onnx-int8",
+                        batch_size=batch_size, threads=threads)

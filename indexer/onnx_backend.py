@@ -1,0 +1,258 @@
+"""The embedding model exported to ONNX and run by onnxruntime, in fp32 or int8.
+
+``export`` turns a local sentence-transformers model (the base model or a ``frontline tune``d
+one) into ``<root>/<model identity>/``: ``model.onnx`` (the transformer, exported with
+``torch.onnx.export``), ``model-int8.onnx`` (its dynamic int8 quantization by onnxruntime, on
+request), the model's own tokenizer, and ``embedding.json`` (pooling, length limit, dim). The
+folder is keyed by ``model_identity``, so a tuned model gets its own export and a changed model
+a new one; an existing export is reused, never rebuilt, never downloaded.
+
+``OnnxEmbedder`` has the interface of ``SentenceTransformerEmbedder``: the same tokenizer, the
+same batches (``token_batches``), then pooling and L2 normalization in numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.embedding import load_sentence_transformer, model_identity, token_batches
+
+logger = logging.getLogger(__name__)
+
+FP32 = "model.onnx"
+INT8 = "model-int8.onnx"
+INFO = "embedding.json"
+FORMAT = 1  # part of embedding.json: a change to how exports are made rebuilds them
+POOLING = ("mean", "cls")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class ExportError(RuntimeError):
+    """The model cannot be exported (unsupported modules, or the export failed)."""
+
+
+def export_dir(root: Path, model: str) -> Path:
+    return root / model_identity(model).replace("/", "_")
+
+
+def _describe(st_model: Any) -> dict[str, Any]:
+    """Pooling and normalization of a Transformer → Pooling [→ Normalize] model, or raise."""
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling
+
+    modules = list(st_model)
+    kinds = [type(m).__name__ for m in modules]
+    if (len(modules) not in (2, 3) or not isinstance(modules[1], Pooling)
+            or (len(modules) == 3 and not isinstance(modules[2], Normalize))):
+        raise ExportError(f"the ONNX backend supports Transformer → Pooling [→ Normalize] "
+                          f"models; this one is {' → '.join(kinds)}")
+    config = modules[1].get_config_dict()
+    mode = config.get("pooling_mode") or ("cls" if config.get("pooling_mode_cls_token")
+                                          else "mean")
+    if mode not in POOLING:
+        raise ExportError(f"the ONNX backend supports {' or '.join(POOLING)} pooling, "
+                          f"not {mode!r}")
+    return {"format": FORMAT, "pooling": mode, "max_length": int(st_model.max_seq_length),
+            "dim": int(st_model.get_embedding_dimension())}
+
+
+def export(model: str, root: Path, *, int8: bool = False) -> Path:
+    """The export folder of ``model`` under ``root``, built now if missing (and the int8 file
+    if ``int8`` and missing). Built in a scratch folder and moved into place, so a crash or a
+    concurrent build never leaves half an export. Raises ``ExportError``."""
+    folder = export_dir(root, model)
+    info = folder / INFO
+    fresh = info.is_file() and json.loads(info.read_text()).get("format") == FORMAT
+    if fresh and (folder / FP32).is_file() and (not int8 or (folder / INT8).is_file()):
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=root))
+    try:
+        started = time.perf_counter()
+        if fresh and (folder / FP32).is_file():
+            shutil.copytree(folder, scratch, dirs_exist_ok=True)
+        else:
+            _export_fp32(model, scratch)
+        if int8 and not (scratch / INT8).is_file():
+            _quantize(scratch / FP32, scratch / INT8)
+        _replace(scratch, folder)
+        logger.info("exported %s to ONNX in %s (%.1f s)", model, folder,
+                    time.perf_counter() - started)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return folder
+
+
+def _export_fp32(model: str, out: Path) -> None:
+    import torch
+
+    st_model = load_sentence_transformer(model)
+    info = _describe(st_model)
+    transformer = st_model[0].auto_model.eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                    token_type_ids=token_type_ids).last_hidden_state
+
+    # Two texts of different lengths, so the traced graph handles padding.
+    sample = st_model.tokenizer(["a short text", "a somewhat longer text with more words"],
+                                padding=True, return_tensors="pt")
+    args = tuple(sample.get(name, torch.zeros_like(sample["input_ids"])) for name in INPUTS)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+    try:
+        torch.onnx.export(Encoder().eval(), args, str(out / FP32), input_names=list(INPUTS),
+                          output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+    except Exception as exc:  # the exporter raises many kinds
+        raise ExportError(f"exporting {model} to ONNX failed: {exc}") from exc
+    st_model.tokenizer.save_pretrained(str(out / "tokenizer"))
+    (out / INFO).write_text(json.dumps({**info, "source": model_identity(model)}, indent=2))
+
+
+def _quantize(source: Path, target: Path) -> None:
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:  # onnxruntime's quantization tools need the onnx package
+        raise ExportError(f"FRONTLINE_EMBEDDING_BACKEND=onnx-int8 needs the onnx package "
+                          f"for quantization ({exc})") from exc
+    import onnx
+
+    # Weights int8 per output channel, activations uint8 at run time; only products with a
+    # weight matrix, and not the feed-forward down-projection that reads the GELU output (its
+    # outliers cost the most: with it quantized the sample KB's minimum cosine to fp32 torch
+    # was 0.989, without it 0.993).
+    nodes = onnx.load(str(source), load_external_data=False).graph.node
+    makers = {out: n.name for n in nodes for out in n.output}
+    keep_fp32 = [n.name for n in nodes if n.op_type == "MatMul" and any(
+        "intermediate_act_fn" in makers.get(i, "") for i in n.input)]  # BERT-style names
+    quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QUInt8,
+                     op_types_to_quantize=["MatMul"], nodes_to_exclude=keep_fp32,
+                     extra_options={"MatMulConstBOnly": True})
+
+
+def _replace(scratch: Path, folder: Path) -> None:
+    """Move ``scratch`` to ``folder``; a folder another process finished first is kept."""
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
+        try:
+            folder.rename(old)
+        except FileNotFoundError:
+            pass
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    try:
+        scratch.rename(folder)
+    except OSError:
+        if not (folder / INFO).is_file():
+            raise
+
+
+class OnnxEmbedder:
+    """``model`` (a local sentence-transformers folder) run by onnxruntime from its export
+    under ``root``, exported on first use when missing. ``int8`` runs the dynamically quantized
+    export. ``threads`` > 0 is onnxruntime's intra-op thread count; 0 is its default (all
+    cores). ``name`` is the model's identity plus the backend, so an index built with one
+    backend is re-embedded by another."""
+
+    def __init__(self, model: str, root: Path, *, int8: bool = False, batch_size: int = 64,
+                 threads: int = 0) -> None:
+        self.model_name = model
+        self.root = Path(root)
+        self.int8 = int8
+        self.batch_size = batch_size
+        self.threads = threads
+        self.backend = "onnx-int8" if int8 else "onnx"
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._info: dict[str, Any] = {}
+        self._inputs: list[str] = []
+        self._name: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            self._name = f"{model_identity(self.model_name)}+{self.backend}"
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        self._load()
+        return int(self._info["dim"])
+
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from transformers import AutoTokenizer
+
+            folder = export(self.model_name, self.root, int8=self.int8)
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if self.threads > 0:
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+            logger.info("loading %s embedding model from %s", self.backend, folder)
+            self._info = json.loads((folder / INFO).read_text())
+            self._tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"))
+            session = ort.InferenceSession(str(folder / (INT8 if self.int8 else FP32)),
+                                           options, providers=["CPUExecutionProvider"])
+            self._inputs = [i.name for i in session.get_inputs()]
+            self._session = session
+
+    def embed(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        self._load()
+        dim = int(self._info["dim"])
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        limit = int(self._info["max_length"])
+        encoded = self._tokenizer(list(texts), truncation=True, max_length=limit)
+        ids = encoded["input_ids"]
+        types = encoded.get("token_type_ids")
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        pad = self._tokenizer.pad_token_id or 0
+        for idx in token_batches([len(x) for x in ids], self.batch_size):
+            width = max(len(ids[i]) for i in idx)
+            feed = {name: np.zeros((len(idx), width), dtype=np.int64) for name in self._inputs}
+            feed["input_ids"].fill(pad)
+            for row, i in enumerate(idx):
+                n = len(ids[i])
+                feed["input_ids"][row, :n] = ids[i]
+                feed["attention_mask"][row, :n] = 1
+                if types is not None and "token_type_ids" in feed:
+                    feed["token_type_ids"][row, :n] = types[i]
+            hidden = self._session.run(["last_hidden_state"], feed)[0]
+            out[idx] = _pool(hidden, feed["attention_mask"], self._info["pooling"])
+            if progress is not None:
+                progress(len(idx))
+        return out
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls":
+        pooled = hidden[:, 0]
+    else:
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)

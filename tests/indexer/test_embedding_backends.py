@@ -1,0 +1,149 @@
+"""Embedding backends (FRONTLINE_EMBEDDING_BACKEND): the torch path's batching, and the ONNX
+exports (fp32 and dynamic int8) agreeing with fp32 torch on real KB chunks and questions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pydantic
+import pytest
+
+from frontline.evaluation.metrics import load_questions
+from frontline.knowledge import default_embedding_model
+from frontline.knowledge.tuning import ServingEmbedder
+from frontline.settings import Settings
+from indexer import SentenceTransformerEmbedder, chunk, load_articles, onnx_backend
+from indexer.embedding import make_embedder, token_batches, token_lengths
+from tests.conftest import SAMPLE_KB, make_settings
+
+logger = logging.getLogger(__name__)
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[str]:
+    """Every 6th question of the sample KB's dev split."""
+    return [q.question for q in load_questions(Settings().eval_questions)
+            if q.split == "dev"][::6]
+
+
+@pytest.fixture(scope="module")
+def sample_texts(questions: list[str]) -> list[str]:
+    """Every 10th chunk of the sample KB (short and long), then the questions."""
+    articles = load_articles(SAMPLE_KB).articles
+    return [c.embedding_text(a.title) for a in articles for c in chunk(a)][::10] + questions
+
+
+@pytest.fixture(scope="module")
+def reference(real_embedder: SentenceTransformerEmbedder,
+              sample_texts: list[str]) -> np.ndarray:
+    return real_embedder.embed(sample_texts)
+
+
+@pytest.fixture(scope="module")
+def export_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx")
+
+
+def test_torch_path_matches_sentence_transformers_encode(
+        real_embedder: SentenceTransformerEmbedder, sample_texts: list[str],
+        reference: np.ndarray) -> None:
+    # The batches are cut by tokens, not characters; the vectors, and their order, must be
+    # what sentence-transformers' own encode gives.
+    model = real_embedder._load()
+    expected = model.encode(sample_texts, normalize_embeddings=True, convert_to_numpy=True)
+    cosine = (expected * reference).sum(axis=1)
+    assert cosine.min() > 0.9999
+    assert np.allclose(np.linalg.norm(reference, axis=1), 1.0, atol=1e-5)
+
+
+def test_token_batches_pad_less_than_character_sorted_batches(
+        real_embedder: SentenceTransformerEmbedder) -> None:
+    articles = load_articles(SAMPLE_KB).articles
+    texts = [c.embedding_text(a.title) for a in articles for c in chunk(a)]
+    model = real_embedder._load()
+    lengths = token_lengths(model.tokenizer, texts, model.max_seq_length)
+    batches = token_batches(lengths, 64)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    for batch in batches:
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 64 * 64
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    by_chars = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    char_padded = sum(len(by_chars[s:s + 64]) * max(lengths[i] for i in by_chars[s:s + 64])
+                      for s in range(0, len(texts), 64))
+    assert padded < 0.9 * char_padded
+    assert padded < 1.2 * sum(lengths)  # 1.13 on the sample KB; 1.37 sorted by characters
+
+
+# The lowest cosine to fp32 torch each backend must keep, for texts embedded in index-build
+# batches and for questions embedded alone (a chat turn's query). int8 activations are scaled
+# per batch, so a short text batched with others moves more (measured minimum 0.9856 batched,
+# mean 0.9965; 0.9915 for the 77 questions alone); fp32 onnx: 1.0000 (rounded) for both.
+FLOORS = {"onnx": (0.999, 0.999), "onnx-int8": (0.98, 0.99)}
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_onnx_backends_agree_with_fp32_torch(backend: str, export_root: Path,
+                                             sample_texts: list[str], questions: list[str],
+                                             reference: np.ndarray) -> None:
+    embedder = make_embedder(default_embedding_model(), backend, export_root=export_root)
+    vectors = embedder.embed(sample_texts)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    assert embedder.dim == reference.shape[1]
+    cosine = (vectors * reference).sum(axis=1)
+    alone = np.stack([embedder.embed([q])[0] for q in questions])
+    at_query = (alone * reference[-len(questions):]).sum(axis=1)
+    logger.warning("%s vs fp32 torch: %d texts batched, min cosine %.4f (mean %.5f); %d "
+                   "questions alone, min %.4f", backend, len(sample_texts), cosine.min(),
+                   cosine.mean(), len(questions), at_query.min())
+    batched_floor, query_floor = FLOORS[backend]
+    assert cosine.min() >= batched_floor and cosine.mean() >= 0.995
+    assert at_query.min() >= query_floor
+    # Each text's nearest neighbour among the fp32 vectors is its own.
+    assert (np.argmax(vectors @ reference.T, axis=1) == np.arange(len(sample_texts))).all()
+    # The same model, but its own name: an index built with another backend is re-embedded.
+    assert embedder.name.endswith(f"+{backend}")
+    assert embedder.name != SentenceTransformerEmbedder(default_embedding_model()).name
+
+
+def test_the_export_is_reused_on_the_second_start(
+        export_root: Path, sample_texts: list[str], reference: np.ndarray,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    model = default_embedding_model()
+    first = onnx_backend.export(model, export_root, int8=True)
+    files = {p.name: p.stat().st_mtime_ns for p in first.iterdir() if p.is_file()}
+
+    def rebuilt(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the export was built again")
+
+    monkeypatch.setattr(onnx_backend, "_export_fp32", rebuilt)
+    monkeypatch.setattr(onnx_backend, "_quantize", rebuilt)
+    again = make_embedder(model, "onnx-int8", export_root=export_root)  # a new process's
+    vectors = again.embed(sample_texts[:5])
+    assert (vectors * reference[:5]).sum(axis=1).min() >= 0.99
+    assert {p.name: p.stat().st_mtime_ns for p in first.iterdir() if p.is_file()} == files
+    assert [p.name for p in export_root.iterdir()] == [first.name]  # no scratch left behind
+
+
+def test_a_bad_backend_setting_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(pydantic.ValidationError, match="embedding_backend"):
+        Settings(embedding_backend="onnx-fp16")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"FRONTLINE_EMBEDDING_BACKEND.*'openvino'"):
+        make_embedder(default_embedding_model(), "openvino", export_root=tmp_path)
+
+
+def test_the_service_embeds_with_the_configured_backend(
+        tmp_path: Path, export_root: Path, sample_texts: list[str],
+        reference: np.ndarray) -> None:
+    settings = make_settings(tmp_path / "var", SAMPLE_KB, embedding_backend="onnx")
+    serving = ServingEmbedder(settings)
+    assert serving.base.name.endswith("+onnx")
+    assert isinstance(serving.base, onnx_backend.OnnxEmbedder)
+    assert serving.base.root == tmp_path / "var" / "onnx"
+    # Exported under the data dir at first use.
+    (tmp_path / "var").mkdir(parents=True, exist_ok=True)
+    vectors = serving.embed(sample_texts[:3])
+    assert (vectors * reference[:3]).sum(axis=1).min() >= 0.99
+    assert (tmp_path / "var" / "onnx" / onnx_backend.export_dir(
+        export_root, default_embedding_model()).name / onnx_backend.FP32).is_file()
