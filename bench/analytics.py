@@ -309,7 +309,8 @@ def compare_one(url: str, label: str, size: int, per_day: int, questions: list[s
                 "SELECT kind, count(*), max(created_at) FROM events GROUP BY kind")).all()
 
     # Today's overview reads a period on one connection (``Metrics.reading``); REV's has none.
-    before_class = type("Before", (old_metrics,), {"reading": lambda self: nullcontext()})
+    before_class = type("Before", (old_metrics,), {"reading": lambda self: nullcontext(),
+                                                    "prepare": lambda self, *periods: None})
     old = before_class(db)
     before = timed(lambda: build(old, month), 5)
     base_before = timed(scan, 3)

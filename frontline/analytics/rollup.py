@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 KINDS = ("decision", "feedback", "csat", "nps", "ticket", "handoff", "csat_asked")
 REAL = Scope(hide_simulated=True)
 LOCK_KEY = 0x46524F4C  # PostgreSQL advisory lock: one refresh at a time
-RUN_DAYS = 31  # days rolled up per query
+RUN_DAYS = 7  # days rolled up per query and transaction (SQLite: a short write lock)
 MAX_RANGES = 64  # hour ranges per query (more are merged: reading more hours is safe)
 MARK_HOURS = 7 * 24  # marked hours taken per transaction
 LISTED_IDS = 20_000  # live conversations looked up by id; more are read through a subquery
@@ -292,7 +292,7 @@ class RolledMetrics(Metrics):
     def refresh(self, zone: ZoneInfo, first: date, last: date) -> int:
         """Take the marks, and roll up the closed days from ``first`` to ``last`` that are not
         stored: returns how many days were rolled up. The work is cut into short
-        transactions (a week of marked hours, a month of days), so a first refresh over a
+        transactions (a week of marked hours, a week of days), so a first refresh over a
         long history never holds SQLite's write lock for long. Another refresh in progress
         (another replica's) is not waited for: the days it has not stored yet are read
         live."""
