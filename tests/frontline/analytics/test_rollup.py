@@ -231,3 +231,34 @@ def test_hour_ranges_and_runs() -> None:
     assert runs_of(days) == [days[:3], days[3:]]
     assert [len(r) for r in runs_of([date(2026, 1, 1) + timedelta(days=i)
                                       for i in range(40)], 31)] == [31, 9]
+
+
+def test_events_from_before_the_rollup_are_rolled_up_after_the_upgrade(
+        tmp_path: Path, request: Any) -> None:
+    """A database with events from before migration 0007 (no triggers then): the migration
+    marks their hours, so the first refresh rolls them up, and a downgrade takes it all away."""
+    from alembic import command
+    from alembic.config import Config
+
+    from frontline.db.engine import MIGRATIONS
+
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", request.getfixturevalue("postgres_url")):
+        db = Database(url)
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006")
+        generate(db, random.Random(5), 60, local_midnight(FIRST_DAY, BERLIN), NOW, "old")
+        db.migrate()
+        rolled = RolledMetrics(db, clock=lambda: NOW)
+        assert assert_same(db, rolled) > 0
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0006")
+            command.upgrade(config, "head")
+        assert assert_same(db, RolledMetrics(db, clock=lambda: NOW)) > 0
+        db.dispose()
