@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 eval-tuned screenshots demo report dashboard-assets lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-quality-scale bench-analytics bench-help bench-load eval eval-clinc150 eval-banking77 eval-tuned screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -94,6 +94,10 @@ bench-search: setup ## Search at 10k articles and a 100k-vector index: exact vs 
 
 bench-scale: setup ## bench-search plus 100k articles and a 1M-chunk index (long; opt-in)
 	timeout 3h nice $(PY) bench/search.py --scale
+
+bench-quality-scale: setup ## Answer quality at 68 / 5,000 / 20,000 articles (sample KB + distractors, dev split) and the classifier at 50,000
+	timeout 2h nice $(PY) bench/quality_scale.py
+	timeout 1h nice $(PY) bench/quality_scale.py --classifier 5000,20000,50000
 
 bench-analytics: setup test-deps ## Dashboard overview and report times at 10k/100k/1M events, SQLite + PostgreSQL
 	$(PY) bench/analytics.py

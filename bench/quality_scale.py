@@ -3,6 +3,7 @@
     .venv/bin/python bench/quality_scale.py                  # 68 / 5,000 / 20,000 articles
     .venv/bin/python bench/quality_scale.py --sizes 5000     # fewer sizes
     .venv/bin/python bench/quality_scale.py --embed-only     # only fill the vector cache
+    .venv/bin/python bench/quality_scale.py --classifier 5000,20000,50000  # the classifier alone
 
 Each larger KB is the sample KB (``knowledge_base/``, unchanged) plus generated distractor
 articles made of the sample KB's real vocabulary: titles spliced from two real titles,
@@ -45,11 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from frontline.evaluation.metrics import load_questions, score, search_all
-from frontline.evaluation.run import variant_name
+from frontline.evaluation.metrics import calibrate, load_questions, objective, score, search_all
+from frontline.evaluation.run import KB_BUDGET, MIXES, variant_name, with_mix
 from frontline.knowledge import Mix, RankedSearch, Thresholds, tuning
 from frontline.knowledge import calibration as calibration_file
 from frontline.knowledge.base import default_thresholds
+from frontline.knowledge.decision import NO_MIX
 from frontline.settings import Settings
 from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles
 from indexer import classifier as article_classifier
@@ -165,14 +167,19 @@ def rss_mb() -> float:
 
 
 def measure(kb: Path, index: Path, embedder: CachedEmbedder, settings: Settings,
-            questions: list) -> dict[str, float | str]:  # type: ignore[type-arg]
-    """Build ``kb`` into ``index`` and score the dev questions the product's way."""
-    if index.exists():
-        shutil.rmtree(index)
+            questions: list, reuse: bool = False) -> list[dict[str, float | str]]:  # type: ignore[type-arg]
+    """Build ``kb`` into ``index`` (or reuse a built one) and score the dev questions three
+    ways: the product's configuration and thresholds; the same configuration with its
+    confidence mix and thresholds calibrated on these questions at this size, as
+    ``frontline eval --calibrate`` calibrates a KB (the shipped thresholds were calibrated so
+    on the 68-article KB); and hybrid retrieval alone with its cosine thresholds (no
+    classifier), for reference."""
     started = time.perf_counter()
-    summary = build_index(kb, index, embedder, full=True,
+    if index.exists() and not reuse:
+        shutil.rmtree(index)
+    summary = build_index(kb, index, embedder, full=not reuse,
                           chunk_max_chars=settings.chunk_max_chars, lock_timeout=3600)
-    build_s = time.perf_counter() - started
+    build_s = time.perf_counter() - started if summary.changed else float("nan")
     retriever = Retriever(index, embedder, mode=settings.retrieval_mode, ranking=settings.ranking,
                           nprobe=settings.index_nprobe)
     version = retriever.current()
@@ -181,28 +188,113 @@ def measure(kb: Path, index: Path, embedder: CachedEmbedder, settings: Settings,
     thresholds = (default_thresholds(settings, ranking) if configured == "auto" else
                   Thresholds(settings.answer_threshold, settings.clarify_threshold,
                              settings.clarify_margin))
-    mix = Mix(settings.confidence_blend, settings.coverage_weight)
-    search = RankedSearch(retriever, mix)
+    model = version.classifier
+    common = {"articles": summary.articles, "chunks": summary.chunks, "build_s": build_s,
+              "classifier": "none" if model is None else model.kind}
+
+    def row(how: str, searched: list, report) -> dict[str, float | str]:  # type: ignore[no-untyped-def,type-arg]
+        p50, p95 = percentiles([s.ms for s in searched])
+        return {**common, "how": how, "covered": report.covered,
+                "answered_ok": report.answered_correct, "r1": report.recall_at_1,
+                "r5": report.recall_at_5, "una_answered": report.unanswerable_answered,
+                "p50_ms": p50, "p95_ms": p95}
+
+    search = RankedSearch(retriever, Mix(settings.confidence_blend, settings.coverage_weight))
     search.search("warm up", "public", 1)
     searched = search_all(search, questions)
-    report = score(searched, thresholds)
-    ms = sorted(s.ms for s in searched)
-    model = version.classifier
-    return {
-        "articles": summary.articles, "chunks": summary.chunks, "build_s": build_s,
-        "ranking": ranking,
-        "classifier": "none" if model is None else model.kind,
-        "covered": report.covered, "answered_ok": report.answered_correct,
-        "r1": report.recall_at_1,
-        "una_answered": report.unanswerable_answered,
-        "p50_ms": ms[len(ms) // 2], "p95_ms": ms[int(0.95 * len(ms))],
-    }
+    rows = [row(f"{ranking}, product thresholds", searched, score(searched, thresholds))]
+    if ranking != "retrieval":
+        best = None
+        for mix in MIXES:
+            tuned = [with_mix(s, mix) for s in searched]
+            _, report = calibrate(tuned, max_unanswerable_answered=KB_BUDGET)
+            if best is None or objective(report) > objective(best[1]):
+                best = (tuned, report)
+        assert best is not None
+        rows.append(row(f"{ranking}, calibrated on dev", *best))
+        plain = RankedSearch(Retriever(index, embedder, mode="hybrid", ranking="retrieval",
+                                       nprobe=settings.index_nprobe), NO_MIX)
+        searched = search_all(plain, questions)
+        rows.append(row("hybrid retrieval, no classifier",
+                        searched, score(searched, default_thresholds(settings, "retrieval"))))
+    return rows
+
+
+def percentiles(values: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def classifier_scale(sample: Path, embedder: CachedEmbedder, queries: Sequence[str],
+                     sizes: Sequence[int]) -> None:
+    """The classifier alone on the generated KBs' titles and questions (vectors from the
+    cache): full fit, one article's questions edited → incremental refit, prediction as the
+    retriever makes it (probabilities + ordering), and the stored arrays' size. Baseline: the
+    logistic regression on the first 500 articles, in this run."""
+    import tempfile
+
+    largest = max(sizes)
+    folder = WORK / f"kb-{largest}"
+    if not folder.exists():
+        generate(sample, folder, largest - len(load_articles(sample).articles))
+    articles = load_articles(folder).articles
+    sample_ids = {a.id for a in load_articles(sample).articles}
+    articles.sort(key=lambda a: (a.id not in sample_ids, a.id))  # the sample KB first
+    query_vectors = embedder.embed(list(queries))
+    print("\n| classifier | articles | examples | full fit s | one article's questions edited: "
+          "refit s (articles refitted) | predict p50 / p95 ms | stored MB |")
+    print("|---|---|---|---|---|---|---|")
+    baseline: float | None = None
+    for kind, n in [("logistic regression", 500), *[("prototypes", n) for n in sizes]]:
+        chosen = articles[:n]
+        texts = [t for a in chosen for t in (a.title, *a.questions)]
+        labels = [a.id for a in chosen for _ in (a.title, *a.questions)]
+        vectors = embedder.embed(texts)
+        scratch = Path(tempfile.mkdtemp(prefix="quality-scale-"))
+        try:
+            started = time.perf_counter()
+            if kind == "prototypes":
+                model = article_classifier.train_prototypes(texts, labels, vectors.__getitem__)
+            else:
+                model = article_classifier.train(vectors, texts, labels)  # type: ignore[assignment]
+            fit_s = time.perf_counter() - started
+            assert model is not None
+            model.save(scratch)
+            stored = (scratch / article_classifier.FILE).stat().st_size / 2**20
+            edited = [*texts, queries[0]]
+            labels2 = [*labels, labels[-1]]
+            vectors2 = np.vstack([vectors, query_vectors[:1]])
+            started = time.perf_counter()
+            refit = article_classifier.fit(edited, labels2, vectors2.__getitem__,
+                                           scratch / article_classifier.FILE) \
+                if kind == "prototypes" else article_classifier.train(vectors2, edited, labels2)
+            refit_s = time.perf_counter() - started
+            refitted = len(refit.refitted) if isinstance(
+                refit, article_classifier.PrototypeClassifier) else n
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        ms = []
+        for vector, query in zip(query_vectors, queries, strict=True):
+            started = time.perf_counter()
+            probs = model.probabilities(vector, query)
+            np.argsort(-probs)[:50]
+            ms.append((time.perf_counter() - started) * 1000)
+        p50, p95 = percentiles(ms)
+        baseline = fit_s if baseline is None else baseline
+        print(f"| {kind} | {n:,} | {len(texts):,} | {fit_s:.2f} ({fit_s / baseline:.2f}× the "
+              f"baseline) | {refit_s:.2f} ({refitted}) | {p50:.2f} / {p95:.2f} | {stored:.1f} |",
+              flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="5000,20000",
                         help="total article counts beside the sample KB alone (comma-separated)")
+    parser.add_argument("--classifier", default="",
+                        help="instead of the quality run: the classifier alone at these article "
+                        "counts (comma-separated, e.g. 5000,20000,50000)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score the indexes a previous run built (build s then shows nan)")
     parser.add_argument("--embed-only", action="store_true",
                         help="generate the KBs and fill the vector cache, nothing else")
     args = parser.parse_args()
@@ -222,6 +314,12 @@ def main() -> None:
         WORK / "vectors.sqlite")
     print(f"embedding model: {embedder.name}; classifier: logistic regression up to "
           f"{article_classifier.MAX_CLASSES} articles, prototypes above")
+    if args.classifier:
+        questions = [q.question for q in load_questions(ROOT / settings.eval_questions)
+                     if q.split == "dev"][:200]
+        classifier_scale(sample, embedder, questions,
+                         [int(n) for n in args.classifier.split(",") if n])
+        return
     kbs = [(base, sample)]
     for size in sorted(sizes):
         folder = WORK / f"kb-{size}"
@@ -237,22 +335,36 @@ def main() -> None:
     questions = [q for q in load_questions(ROOT / settings.eval_questions) if q.split == "dev"]
     print(f"{len(questions)} dev questions "
           f"({sum(q.expected is not None for q in questions)} answerable)\n")
-    rows = []
+    rows: list[dict[str, float | str]] = []
     for size, folder in kbs:
-        row = measure(folder, WORK / f"index-{size}", embedder, settings, questions)
-        rows.append(row)
-        print(f"  {size} articles done: {row}", flush=True)
-    first = rows[0]
-    print("\n| articles | chunks | classifier | ranking | covered | answered correctly | "
-          "unanswerable answered | drop covered / answered (points) | build s "
+        measured = measure(folder, WORK / f"index-{size}", embedder, settings, questions,
+                           args.reuse)
+        rows += measured
+        print(f"  {size} articles done: {measured}", flush=True)
+        if size == base:  # the scalable model on the small KB too, for comparison
+            threshold = article_classifier.MAX_CLASSES
+            article_classifier.MAX_CLASSES = 1
+            try:
+                forced = measure(folder, WORK / "index-forced", embedder, settings, questions,
+                                 args.reuse)[:2]
+            finally:
+                article_classifier.MAX_CLASSES = threshold
+            for row in forced:
+                row["classifier"] = "prototypes (forced)"
+            rows += forced
+            print(f"  {size} articles, prototypes forced: {forced}", flush=True)
+    print("\n| articles | chunks | classifier | configuration | covered | answered correctly | "
+          "unanswerable answered | R@1 / R@5 | drop covered / answered (points) | build s "
           "| search p50 / p95 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
+        first = next(r for r in rows if r["how"] == row["how"])  # same configuration at 68
         drop_c = 100 * (float(first["covered"]) - float(row["covered"]))
         drop_a = 100 * (float(first["answered_ok"]) - float(row["answered_ok"]))
-        print(f"| {row['articles']:,} | {row['chunks']:,} | {row['classifier']} | {row['ranking']} "
+        print(f"| {row['articles']:,} | {row['chunks']:,} | {row['classifier']} | {row['how']} "
               f"| {100 * float(row['covered']):.1f} % | {100 * float(row['answered_ok']):.1f} % "
-              f"| {100 * float(row['una_answered']):.1f} % | {drop_c:+.1f} / {drop_a:+.1f} "
+              f"| {100 * float(row['una_answered']):.1f} % | {float(row['r1']):.3f} / "
+              f"{float(row['r5']):.3f} | {drop_c:+.1f} / {drop_a:+.1f} "
               f"| {float(row['build_s']):.0f} | {float(row['p50_ms']):.1f} / "
               f"{float(row['p95_ms']):.1f} |")
     print(f"\n{embedder.embedded} texts embedded by the model in this run (the rest cached)")

@@ -46,7 +46,7 @@ PUBLIC_FILE = "classifier-public.npz"  # trained on public articles only, when t
 # public-only classifier beside the full one).
 FORMAT = 3
 # Of the prototype classifier's file; part of the signature of KBs above MAX_CLASSES articles.
-PROTOTYPE_FORMAT = 1
+PROTOTYPE_FORMAT = 2
 MAX_CLASSES = 2000  # beyond this, training memory and time grow past "seconds": prototypes
 C = 10.0  # inverse regularization, chosen on CLINC150 validation (1, 10, 100 tried)
 NGRAMS = (1, 2)
@@ -60,7 +60,10 @@ HASH_DIMS = 2**20
 PROTOTYPE_TERMS = 1.5  # on the sample KB's dev split, 0, 0.25, 0.5, 1, 1.5, 2 tried
 PROTOTYPE_SHARPNESS = 20.0  # of the soft maximum over an article's examples (10, 20 tried)
 PROTOTYPE_SHORTLIST = 256  # articles whose examples are compared one by one
-PROTOTYPE_SCALE = 30.0
+# Softmax scale: 5, 10, 15, 20, 30, 50 tried on the sample KB's dev split with prototypes forced
+# (68 articles), with the product's thresholds; 10 covers the most (98.6 %, logistic regression
+# 99.3 %) within the 2 % budget of unanswerable questions answered (1.2 %).
+PROTOTYPE_SCALE = 10.0
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,8 @@ def _class_digest(texts: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class PrototypeClassifier:
-    """Each article's examples are its prototypes: their embeddings (float16), their sum, and
-    the counts of their hashed words and word pairs. A query's embedding score for an article
+    """Each article's examples are its prototypes: their embeddings and the counts of their
+    hashed words and word pairs. A query's embedding score for an article
     is a soft maximum over its examples' cosines (log-sum-exp at ``PROTOTYPE_SHARPNESS``),
     computed for the ``PROTOTYPE_SHORTLIST`` articles with the best mean-embedding + TF-IDF
     score (the others keep that score). Everything global — IDF over articles, row norms,
@@ -227,9 +230,10 @@ class PrototypeClassifier:
     a function of its own examples only and an edit refits that article alone."""
 
     classes: np.ndarray  # article ids, sorted, shape (n,)
-    sums: np.ndarray  # (n, dim) float32: sum of the article's example embeddings
     offsets: np.ndarray  # (n + 1,): article i's examples are rows offsets[i]:offsets[i + 1]
-    examples: np.ndarray  # (examples, dim) float16 embeddings
+    # (examples, dim) float32 embeddings (float16 halved the memory but converting the
+    # shortlist's rows back took 10 ms a query)
+    examples: np.ndarray
     term_indptr: np.ndarray  # CSR rows (n × HASH_DIMS) of the article's term counts
     term_indices: np.ndarray  # int32 hashed columns, sorted within a row
     term_counts: np.ndarray  # float32 counts
@@ -243,8 +247,10 @@ class PrototypeClassifier:
 
     @cached_property
     def _means(self) -> np.ndarray:
-        norms = np.linalg.norm(self.sums, axis=1, keepdims=True)
-        return (self.sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        """Each article's unit-length mean embedding (the shortlist's first score)."""
+        sums = np.add.reduceat(self.examples, self.offsets[:-1], axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return (sums / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
     @cached_property
     def _idf(self) -> np.ndarray:
@@ -287,7 +293,7 @@ class PrototypeClassifier:
         lengths = ends - starts
         rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
             lengths.sum())
-        cosines = self.examples[rows].astype(np.float32) @ vector
+        cosines = self.examples[rows] @ vector
         first = np.cumsum(lengths) - lengths
         soft = np.log(np.add.reduceat(np.exp(PROTOTYPE_SHARPNESS * (cosines - 1)), first))
         scores[top] = soft / PROTOTYPE_SHARPNESS + 1 + terms[top]
@@ -299,22 +305,22 @@ class PrototypeClassifier:
         """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0."""
         return _softmax(self.logits(vector, text), allowed)
 
-    def row(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Article ``i``'s stored (sum, example embeddings, term columns, term counts)."""
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Article ``i``'s stored (example embeddings, term columns, term counts)."""
         lo, hi = self.term_indptr[i], self.term_indptr[i + 1]
-        return (self.sums[i], self.examples[self.offsets[i]:self.offsets[i + 1]],
+        return (self.examples[self.offsets[i]:self.offsets[i + 1]],
                 self.term_indices[lo:hi], self.term_counts[lo:hi])
 
     def save(self, folder: Path, name: str = FILE) -> None:
         np.savez(folder / name, kind=np.asarray(self.kind), format=np.asarray(PROTOTYPE_FORMAT),
-                 classes=self.classes, sums=self.sums, offsets=self.offsets,
+                 classes=self.classes, offsets=self.offsets,
                  examples=self.examples, term_indptr=self.term_indptr,
                  term_indices=self.term_indices, term_counts=self.term_counts,
                  digests=self.digests, refitted=self.refitted, digest=np.asarray(self.digest))
 
     @classmethod
     def from_arrays(cls, data) -> PrototypeClassifier:  # type: ignore[no-untyped-def]
-        return cls(data["classes"], data["sums"], data["offsets"], data["examples"],
+        return cls(data["classes"], data["offsets"], data["examples"],
                    data["term_indptr"], data["term_indices"], data["term_counts"],
                    data["digests"], data["refitted"], str(data["digest"]))
 
@@ -334,10 +340,11 @@ def train_prototypes(texts: Sequence[str], labels: Sequence[str],
     todo = [i for i, (c, d) in enumerate(zip(classes, digests, strict=True))
             if c not in old or str(previous.digests[old[c]]) != d]  # type: ignore[union-attr]
     fitted = _fit_rows(texts, [by_class[classes[i]] for i in todo], vectors)
-    if previous is not None and fitted and fitted[0][0].shape != previous.sums.shape[1:]:
+    if previous is not None and fitted and (
+            fitted[0][0].shape[1:] != previous.examples.shape[1:]):
         return train_prototypes(texts, labels, vectors)  # another embedding size: refit all
     new = dict(zip(todo, fitted, strict=True))
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = [
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [
         new[i] if i in new else previous.row(old[c])  # type: ignore[union-attr]
         for i, c in enumerate(classes)
     ]
@@ -349,12 +356,11 @@ def train_prototypes(texts: Sequence[str], labels: Sequence[str],
 
     return PrototypeClassifier(
         classes=np.asarray(classes, dtype=str),
-        sums=np.vstack([p[0] for p in parts]).astype(np.float32),
-        offsets=offsets_of([p[1] for p in parts]),
-        examples=np.vstack([p[1] for p in parts]).astype(np.float16),
-        term_indptr=offsets_of([p[2] for p in parts]),
-        term_indices=np.concatenate([p[2] for p in parts]).astype(np.int32),
-        term_counts=np.concatenate([p[3] for p in parts]).astype(np.float32),
+        offsets=offsets_of([p[0] for p in parts]),
+        examples=np.vstack([p[0] for p in parts]).astype(np.float32),
+        term_indptr=offsets_of([p[1] for p in parts]),
+        term_indices=np.concatenate([p[1] for p in parts]).astype(np.int32),
+        term_counts=np.concatenate([p[2] for p in parts]).astype(np.float32),
         digests=np.asarray(digests, dtype=str),
         refitted=np.asarray([classes[i] for i in todo], dtype=str),
         digest=examples_digest(texts, labels),
@@ -363,15 +369,13 @@ def train_prototypes(texts: Sequence[str], labels: Sequence[str],
 
 def _fit_rows(texts: Sequence[str], groups: list[list[int]],
               vectors: Callable[[np.ndarray], np.ndarray]
-              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(sum of embeddings, embeddings, sorted term columns, term counts) of each group of
-    examples."""
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(embeddings, sorted term columns, term counts) of each group of examples."""
     if not groups:
         return []
     positions = np.asarray([p for group in groups for p in group], np.int64)
     matrix = np.asarray(vectors(positions), dtype=np.float32)
     starts = np.cumsum([0] + [len(g) for g in groups[:-1]])
-    sums = np.add.reduceat(matrix, starts, axis=0)
     rows = []
     for k, group in enumerate(groups):
         counts: dict[int, int] = {}
@@ -379,8 +383,8 @@ def _fit_rows(texts: Sequence[str], groups: list[list[int]],
             for j, n in _hashed(texts[p]).items():
                 counts[j] = counts.get(j, 0) + n
         columns = np.asarray(sorted(counts), np.int32)
-        rows.append((sums[k], matrix[starts[k]:starts[k] + len(group)].astype(np.float16),
-                     columns, np.asarray([counts[j] for j in columns], np.float32)))
+        rows.append((matrix[starts[k]:starts[k] + len(group)], columns,
+                     np.asarray([counts[j] for j in columns], np.float32)))
     return rows
 
 

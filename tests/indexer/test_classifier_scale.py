@@ -74,7 +74,7 @@ def test_5000_articles_are_classified_by_prototypes(word_vectors) -> None:  # ty
 
 def test_an_incremental_fit_refits_only_what_changed_and_equals_a_full_one(  # type: ignore[no-untyped-def]
         word_vectors, tmp_path: Path) -> None:
-    texts, labels, vectors = _generated(2500, word_vectors)
+    texts, labels, vectors = _generated(2100, word_vectors)
     first = classifier.fit(texts, labels, lambda at: vectors[at])
     assert isinstance(first, classifier.PrototypeClassifier)
     first.save(tmp_path)  # as a previous index version holds it
@@ -98,7 +98,7 @@ def test_an_incremental_fit_refits_only_what_changed_and_equals_a_full_one(  # t
     assert sorted(incremental.refitted) == ["a00010", "a09999"]
     assert sorted({labels2[i] for i in asked}) == ["a00010", "a09999"]  # only their vectors
     full = classifier.fit(texts2, labels2, lambda at: vectors2[at])
-    assert isinstance(full, classifier.PrototypeClassifier) and len(full.refitted) == 2500
+    assert isinstance(full, classifier.PrototypeClassifier) and len(full.refitted) == 2100
     assert list(incremental.classes) == list(full.classes) and "a00020" not in full.classes
     for i in [*random.Random(2).sample(range(len(texts2)), 100), 32, len(texts2) - 1]:
         assert np.allclose(incremental.probabilities(vectors2[i], texts2[i]),
