@@ -40,6 +40,7 @@ $(VENV)/.installed: requirements/app.lock pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements/app.lock
+	$(PY) -m pip install -q onnx==1.23.2  # FRONTLINE_EMBEDDING_BACKEND=onnx-int8 quantizes with it
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
@@ -88,6 +89,9 @@ lint: setup ## ruff, mypy and the import contract (layering)
 
 bench: setup ## Indexing benchmarks (prints figures; not a test)
 	$(PY) bench/index.py
+
+bench-embedding: setup ## Embedding chunks/s per backend vs the fp32 bound, one-thread query p50/p95
+	timeout 40m nice $(PY) bench/embedding.py
 
 bench-search: setup ## Search at 10k articles and a 100k-vector index: exact vs IVF, lexical, full path
 	nice $(PY) bench/search.py
