@@ -12,7 +12,8 @@ the same database, checks both give the same figures, and prints the first rolle
 (it rolls up the 60 closed days) and a read right after a new event.
 
 ``--against REV`` compares, on one database per size, the overview as the metrics module of
-git revision REV computed it (on the schema before the report indexes, then on today's) with
+git revision REV computed it (on the schema ``--schema`` it ran on, default 0004, the one
+before the report indexes; then on today's) with
 today's, timed in turns so both see the same machine, and checks they give the same figures.
 
 The history grows at a constant pace (``--per-day`` events a day, a mid-size support team), so
@@ -267,20 +268,20 @@ def metrics_at(rev: str) -> type:
 
 
 def compare(url: str, label: str, sizes: list[int], per_day: int, questions: list[str],
-            work: Path, rev: str, embedder: object) -> list[str]:
+            work: Path, rev: str, embedder: object, schema: str = "0004") -> list[str]:
     old_metrics = metrics_at(rev)
     rows = []
     for size in sizes:
         if url.startswith("sqlite"):
             url = f"sqlite:///{work / f'compare-{size}.db'}"
         rows.append(compare_one(url, label, size, per_day, questions, rev, old_metrics,
-                                embedder))
+                                embedder, schema))
         print(rows[-1], flush=True)
     return rows
 
 
 def compare_one(url: str, label: str, size: int, per_day: int, questions: list[str],
-                rev: str, old_metrics: type, embedder: object) -> str:
+                rev: str, old_metrics: type, embedder: object, schema: str = "0004") -> str:
     from alembic import command
     from alembic.config import Config
 
@@ -292,9 +293,9 @@ def compare_one(url: str, label: str, size: int, per_day: int, questions: list[s
             conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:  # the schema before the report indexes
+    with db.engine.begin() as connection:  # the schema REV's code ran on
         config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+        command.upgrade(config, schema)
     now = datetime.now(UTC)
     generate(db, size, per_day, now, questions)
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
@@ -314,7 +315,7 @@ def compare_one(url: str, label: str, size: int, per_day: int, questions: list[s
     old = before_class(db)
     before = timed(lambda: build(old, month), 5)
     base_before = timed(scan, 3)
-    db.migrate()  # today's schema: the covering report index, messages by ticket
+    db.migrate()  # today's schema (the report indexes, the daily rollup: it marks every hour)
     maintain(db)
     new = RolledMetrics(db)
     figures_old = [(f.key, f.value, f.previous) for f in build(old, month).figures]
@@ -344,6 +345,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
     parser.add_argument("--against", metavar="REV", default=None,
                         help="compare the overview with the metrics of this git revision")
+    parser.add_argument("--schema", default="0004",
+                        help="with --against: the migration REV's code ran on (0006 before "
+                             "the daily rollup)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     questions = [q.question for q in load_questions(HERE / "data/sample_kb_questions.yml")]
@@ -353,13 +357,13 @@ def main() -> None:
         rows = []
         if args.only in (None, "sqlite"):
             rows += compare(f"sqlite:///{work / 'x.db'}", "SQLite", sizes, args.per_day,
-                            questions, work, args.against, embedder)
+                            questions, work, args.against, embedder, args.schema)
         if args.only in (None, "postgresql"):
             from tests.support.postgres import postgres_server
 
             with postgres_server() as url:
                 rows += compare(url, "PostgreSQL", sizes, args.per_day, questions, work,
-                                args.against, embedder)
+                                args.against, embedder, args.schema)
         print("\n".join(["", "summary:", *rows]))
         return
     embedder = SentenceTransformerEmbedder(default_embedding_model())
