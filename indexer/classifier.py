@@ -128,7 +128,7 @@ class ArticleClassifier:
             return None
         with np.load(path, allow_pickle=False) as data:
             if "kind" in data and str(data["kind"]) == PrototypeClassifier.kind:
-                return PrototypeClassifier.from_arrays(data)
+                return PrototypeClassifier.from_arrays(data).prepare()
             digest = str(data["digest"]) if "digest" in data else ""
             return cls(data["classes"], data["coef"], data["intercept"], data["terms"],
                        data["idf"], digest)
@@ -242,8 +242,11 @@ class PrototypeClassifier:
     digest: str = ""  # of all the training examples (``examples_digest``)
     kind = "prototypes"
 
-    def __post_init__(self) -> None:
-        self._by_term  # noqa: B018 - derived at load, not on the first search
+    def prepare(self) -> PrototypeClassifier:
+        """Derive what searches read (IDF, term rows, means) now rather than on the first
+        search; a model that is only refitted and saved never needs them."""
+        self._by_term  # noqa: B018
+        return self
 
     @cached_property
     def _means(self) -> np.ndarray:
@@ -357,10 +360,10 @@ def train_prototypes(texts: Sequence[str], labels: Sequence[str],
     return PrototypeClassifier(
         classes=np.asarray(classes, dtype=str),
         offsets=offsets_of([p[0] for p in parts]),
-        examples=np.vstack([p[0] for p in parts]).astype(np.float32),
+        examples=np.vstack([p[0] for p in parts]).astype(np.float32, copy=False),
         term_indptr=offsets_of([p[1] for p in parts]),
-        term_indices=np.concatenate([p[1] for p in parts]).astype(np.int32),
-        term_counts=np.concatenate([p[2] for p in parts]).astype(np.float32),
+        term_indices=np.concatenate([p[1] for p in parts]).astype(np.int32, copy=False),
+        term_counts=np.concatenate([p[2] for p in parts]).astype(np.float32, copy=False),
         digests=np.asarray(digests, dtype=str),
         refitted=np.asarray([classes[i] for i in todo], dtype=str),
         digest=examples_digest(texts, labels),
