@@ -40,7 +40,6 @@ $(VENV)/.installed: requirements/app.lock pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements/app.lock
-	$(PY) -m pip install -q onnx==1.23.2  # FRONTLINE_EMBEDDING_BACKEND=onnx-int8 quantizes with it
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
