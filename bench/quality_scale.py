@@ -4,6 +4,7 @@
     .venv/bin/python bench/quality_scale.py --sizes 5000     # fewer sizes
     .venv/bin/python bench/quality_scale.py --embed-only     # only fill the vector cache
     .venv/bin/python bench/quality_scale.py --classifier 5000,20000,50000  # the classifier alone
+    .venv/bin/python bench/quality_scale.py --reindex 20000  # one question edit → reindex, undone
 
 Each larger KB is the sample KB (``knowledge_base/``, unchanged) plus generated distractor
 articles made of the sample KB's real vocabulary: titles spliced from two real titles,
@@ -53,7 +54,7 @@ from frontline.knowledge import calibration as calibration_file
 from frontline.knowledge.base import default_thresholds
 from frontline.knowledge.decision import NO_MIX
 from frontline.settings import Settings
-from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles
+from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles, store
 from indexer import classifier as article_classifier
 from indexer.chunking import chunk
 
@@ -296,6 +297,30 @@ def classifier_scale(sample: Path, embedder: CachedEmbedder, queries: Sequence[s
               flush=True)
 
 
+def reindex_edit(folder: Path, index: Path, embedder: CachedEmbedder, settings: Settings) -> None:
+    """Through the index build: one generated article's questions edited, then a reindex of
+    the built index (refits that article in both classifiers), then the edit undone."""
+    article = folder / "generated" / "d000001.md"
+    original = article.read_text()
+    try:
+        for label, text in (("edited", original.replace(
+                "questions:\n", 'questions:\n  - "where did my reports go"\n', 1)),
+                ("restored", original)):
+            article.write_text(text)
+            started = time.perf_counter()
+            summary = build_index(folder, index, embedder,
+                                  chunk_max_chars=settings.chunk_max_chars, lock_timeout=3600)
+            version = store.version_path(index, str(summary.version))
+            fitted = {name: len(getattr(article_classifier.ArticleClassifier.load(version, name),
+                                        "refitted", []))
+                      for name in (article_classifier.FILE, article_classifier.PUBLIC_FILE)}
+            print(f"{label}: reindex {time.perf_counter() - started:.1f} s, "
+                  f"{summary.reembedded} article re-embedded, articles refitted {fitted}",
+                  flush=True)
+    finally:
+        article.write_text(original)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="5000,20000",
@@ -303,6 +328,9 @@ def main() -> None:
     parser.add_argument("--classifier", default="",
                         help="instead of the quality run: the classifier alone at these article "
                         "counts (comma-separated, e.g. 5000,20000,50000)")
+    parser.add_argument("--reindex", type=int, default=0,
+                        help="edit one article of a KB a previous run built (e.g. 20000), "
+                        "reindex it and undo the edit")
     parser.add_argument("--reuse", action="store_true",
                         help="score the indexes a previous run built (build s then shows nan)")
     parser.add_argument("--embed-only", action="store_true",
@@ -329,6 +357,14 @@ def main() -> None:
                      if q.split == "dev"][:200]
         classifier_scale(sample, embedder, questions,
                          [int(n) for n in args.classifier.split(",") if n])
+        return
+    if args.reindex:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="  %(name)s: %(message)s")
+        logging.getLogger("indexer.embedding").setLevel(logging.WARNING)
+        size = args.reindex
+        reindex_edit(WORK / f"kb-{size}", WORK / f"index-{size}", embedder, settings)
         return
     kbs = [(base, sample)]
     for size in sorted(sizes):
