@@ -33,7 +33,7 @@ from frontline.evaluation.metrics import load_questions
 from frontline.knowledge import default_embedding_model
 from frontline.settings import Settings
 from indexer import SentenceTransformerEmbedder, chunk, load_articles
-from indexer.embedding import BACKENDS, make_embedder, token_lengths
+from indexer.embedding import BACKENDS, Embedder, make_embedder, token_lengths
 
 
 def encode_before(embedder: SentenceTransformerEmbedder) -> Callable[[Sequence[str]], np.ndarray]:
@@ -116,7 +116,7 @@ def main() -> None:
     torch.set_num_threads(1)
     questions = [q.question for q in load_questions(Settings().eval_questions)
                  if q.split == "dev"][:args.queries]
-    single = {"torch": SentenceTransformerEmbedder(model, threads=1)}
+    single: dict[str, Embedder] = {"torch": SentenceTransformerEmbedder(model, threads=1)}
     for name in BACKENDS[1:]:
         single[name] = make_embedder(model, name, export_root=exports, threads=1)
     for embedder in single.values():
