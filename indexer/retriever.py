@@ -29,7 +29,7 @@ import numpy as np
 
 from indexer import dense as dense_index
 from indexer import store, terms
-from indexer.classifier import PUBLIC_FILE, ArticleClassifier
+from indexer.classifier import PUBLIC_FILE, ArticleClassifier, PrototypeClassifier
 from indexer.embedding import Embedder
 from indexer.text import shorten
 
@@ -240,8 +240,9 @@ class IndexVersion:
         best = int(np.argmax(scores))
         return (float(scores[best]), int(rows[best]))
 
-    def classifier_for(self, audience: Audience) -> tuple[ArticleClassifier | None,
-                                                           np.ndarray | None]:
+    def classifier_for(
+        self, audience: Audience,
+    ) -> tuple[ArticleClassifier | PrototypeClassifier | None, np.ndarray | None]:
         """The article classifier serving ``audience`` and the mask of the classes it may
         return (None: all of them)."""
         if audience == "public":
