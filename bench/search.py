@@ -40,7 +40,7 @@ import numpy as np
 
 from frontline.knowledge import default_embedding_model
 from indexer import Retriever, SentenceTransformerEmbedder, build_index, dense, load_articles
-from indexer.retriever import TOKEN
+from indexer.lexical import TOKEN
 
 WORD = re.compile(r"[a-z]{3,}")
 

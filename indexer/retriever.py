@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Literal
 import numpy as np
 
 from indexer import dense as dense_index
-from indexer import store, terms
+from indexer import lexical, store, terms
 from indexer.classifier import PUBLIC_FILE, ArticleClassifier, PrototypeClassifier
 from indexer.embedding import Embedder
 from indexer.text import shorten
@@ -51,17 +50,6 @@ RRF_K = 60
 SNIPPET_CHARS = 300
 # A version that failed to load is tried again after this many seconds, not on every search.
 RETRY_FAILED_LOAD_S = 30.0
-TOKEN = re.compile(r"\w+", re.UNICODE)
-# A lexical query keeps at most this many distinct words (function words dropped first), so
-# its cost is bounded however long the message.
-MAX_LEXICAL_TERMS = 32
-# A lexical search scores every row matching any of its words, so at scale its cost is the
-# rows its words occur in. Words in more than MAX_TERM_ROWS rows are left out (they weigh
-# little in BM25 and cost the most), then the rarest words are kept while they add up to at
-# most MAX_LEXICAL_ROWS rows; the rarest word is always kept. Neither bound can bind on a KB
-# under 5,000 entries (the sample KB has 1,400).
-MAX_TERM_ROWS = 5_000
-MAX_LEXICAL_ROWS = 20_000
 
 
 class IndexUnavailable(RuntimeError):
@@ -261,51 +249,10 @@ class IndexVersion:
         return terms.coverage(self._conn(), query, article_ids, len(self.articles))
 
     def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
-        """BM25 over the entries ``audience`` may see: the query's distinct words without
-        function words (at most ``MAX_LEXICAL_TERMS``), any of them matching."""
-        tokens = {t.lower() for t in TOKEN.findall(query)} - terms.FUNCTION_WORDS
-        if not tokens:
-            return []
-        words = sorted(tokens, key=lambda t: (-len(t), t))[:MAX_LEXICAL_TERMS]
-        public = audience == "public" and self.has_public_lexical
-        if self.has_lexical_vocabulary:
-            words = self._bounded(words, "chunks_fts_public" if public else "chunks_fts")
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(words))
-        if public:
-            rows = self._conn().execute(
-                "SELECT rowid, -bm25(chunks_fts_public) FROM chunks_fts_public "
-                "WHERE chunks_fts_public MATCH ? ORDER BY bm25(chunks_fts_public) LIMIT ?",
-                (match, n),
-            )
-            return [(int(r[0]), float(r[1])) for r in rows]
-        rows = self._conn().execute(
-            "SELECT f.rowid, -bm25(chunks_fts) AS score FROM chunks_fts AS f "
-            "JOIN chunks AS c ON c.id = f.rowid "
-            "WHERE chunks_fts MATCH ? AND (c.audience = 'public' OR ?) "
-            "ORDER BY bm25(chunks_fts) LIMIT ?",
-            (match, audience == "internal", n),
-        )
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-
-    def _bounded(self, words: list[str], table: str) -> list[str]:
-        """``words`` within the row bounds (``MAX_TERM_ROWS``, ``MAX_LEXICAL_ROWS``), by the
-        document frequencies of their Porter stems (the FTS5 tokenizer's) in ``table``."""
-        stems = {w: _porter(w) for w in words}
-        distinct = sorted(set(stems.values()))  # two words may share a stem
-        rows = dict(self._conn().execute(
-            f"SELECT term, doc FROM {table}_vocab WHERE term IN ({','.join('?' * len(distinct))})",
-            distinct).fetchall())
-        ranked = sorted(words, key=lambda w: (rows.get(stems[w], 0), w))
-        kept: list[str] = []
-        total = 0
-        for word in ranked:
-            n = rows.get(stems[word], 0)
-            if kept and (n > MAX_TERM_ROWS or total + n > MAX_LEXICAL_ROWS):
-                break
-            kept.append(word)
-            total += n
-        return kept
+        """``lexical.search`` on this version's entries ``audience`` may see."""
+        return lexical.search(self._conn(), query, audience, n,
+                              public_table=self.has_public_lexical,
+                              vocabulary=self.has_lexical_vocabulary)
 
 
 class Retriever:
@@ -508,18 +455,6 @@ def _fuse(*rankings: list[str]) -> list[str]:
         for rank, article_id in enumerate(ranking):
             fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
     return sorted(fused, key=lambda a: -fused[a])
-
-
-_porter_local = threading.local()
-
-
-def _porter(word: str) -> str:
-    stemmer = getattr(_porter_local, "stemmer", None)
-    if stemmer is None:
-        import snowballstemmer
-
-        stemmer = _porter_local.stemmer = snowballstemmer.stemmer("porter")
-    return str(stemmer.stemWord(word))
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
