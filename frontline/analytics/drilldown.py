@@ -17,6 +17,7 @@ from frontline.analytics.breakdown import DIMENSIONS, METRICS, Breakdowns, Unit
 from frontline.analytics.metrics import (
     ALL,
     EVENTS,
+    FAILURES,
     MESSAGES,
     REP_CHANNEL,
     TICKETS,
@@ -28,7 +29,8 @@ from frontline.db import ChatSession, Event, Message, Ticket
 from frontline.redaction import mask
 
 MAX_ROWS = 50_000  # a drill-down's CSV export; the page shows one page of it
-DRILLS = ("conversations", "decisions", "csat", "nps", "tickets", "slack", "segment")
+DRILLS = ("conversations", "decisions", "csat", "nps", "tickets", "slack", "failures",
+          "segment")
 
 
 class UnknownDrill(ValueError):
@@ -84,6 +86,8 @@ class DrillDown:
             return self.tickets(period, scope, options.get("filter") or "opened")
         if drill == "slack":
             return self.slack(period, scope)
+        if drill == "failures":
+            return self.failures(period, scope)
         if drill == "segment":
             return self.segment(period, scope, options.get("metric", ""),
                                 options.get("dim", ""), options.get("value", ""),
@@ -220,6 +224,22 @@ class DrillDown:
         ):
             table.rows.append([self._iso(at), query or "", decision, article_id or ""])
             table.refs.append(None)
+        return table
+
+    def failures(self, period: Period, scope: Scope) -> Table:
+        m = self.metrics
+        e = EVENTS
+        table = Table("failures", "Chat turns the assistant failed",
+                      ["at", "session", "what happened", "message"])
+        what = {"chat_no_reply": "no reply", "chat_unavailable": "assistant unreachable"}
+        for at, session_id, kind, query in m._rows(
+            select(e.c.created_at, e.c.session_id, e.c.kind, e.c.query).where(
+                e.c.kind.in_(FAILURES), e.c.created_at >= period.start,
+                e.c.created_at < period.end, *m._real(e, scope))
+            .order_by(e.c.id.desc()).limit(MAX_ROWS)
+        ):
+            table.rows.append([self._iso(at), session_id or "", what[kind], query or ""])
+            table.refs.append(("conversation", session_id) if session_id else None)
         return table
 
     def segment(self, period: Period, scope: Scope, metric: str, dim: str, value: str,

@@ -56,6 +56,9 @@ STATUS_CHANGES = table("ticket_status_changes", column("id", Integer),
 REP_CHANNEL = "slack"  # reps' questions (Slack assist); every other channel is customers'
 ASSUMED_WINDOW_HOURS = 24
 OUTCOMES = ("answer", "clarify", "abstain")
+# A customer's chat turn the assistant failed: it answered nothing (a custom action broke) or
+# could not be reached; the customer was told so and offered a person (frontline.support.chat).
+FAILURES = ("chat_no_reply", "chat_unavailable")
 SATISFIED = (4, 5)
 
 
@@ -328,6 +331,19 @@ class SlackAssist:
     @property
     def helpful_share(self) -> float | None:
         return ratio(self.helpful, self.rated)
+
+
+@dataclass
+class Failures:
+    """Customers' chat turns the assistant failed, per day and kind (``FAILURES``)."""
+
+    by_day: dict[date, Counter[str]]
+
+    def count(self, kind: str | None = None) -> int:
+        return sum(c[kind] if kind else sum(c.values()) for c in self.by_day.values())
+
+    def on(self, day: date) -> int:
+        return sum(self.by_day.get(day, Counter()).values())
 
 
 # -- the queries -------------------------------------------------------------------------------
@@ -806,6 +822,22 @@ class Metrics:
                    r.c.created_at < period.end, *self._real(r, scope))
         )[0]
         return SlackAssist(dict(questions), int(rated or 0), int(helpful or 0))
+
+    # failures ----------------------------------------------------------------------------
+    def failures(self, period: Period, scope: Scope = ALL) -> Failures:
+        """Chat turns with no reply or no assistant: rare rows, read live through the events'
+        kind-and-time index (not rolled up)."""
+        e = EVENTS
+        day = self.sql.local_day(e.c.created_at, period).label("day")
+        by_day: dict[date, Counter[str]] = defaultdict(Counter)
+        for d, kind, n in self._rows(
+            select(day, e.c.kind, func.count())
+            .where(e.c.kind.in_(FAILURES), e.c.created_at >= period.start,
+                   e.c.created_at < period.end, *self._real(e, scope))
+            .group_by(day, e.c.kind)
+        ):
+            by_day[as_date(d)][kind] += int(n)
+        return Failures(dict(by_day))
 
 
 def _plus(instant: datetime, hours: float) -> datetime:

@@ -15,6 +15,7 @@ from frontline.analytics.metrics import (
     Answers,
     Csat,
     Deflection,
+    Failures,
     Metrics,
     Nps,
     Scope,
@@ -78,6 +79,7 @@ class PeriodData:
     nps: Nps
     tickets: Tickets
     slack: SlackAssist
+    failures: Failures
 
 
 @dataclass
@@ -148,7 +150,8 @@ def collect(metrics: Metrics, period: Period, scope: Scope) -> PeriodData:
         return PeriodData(period, deflection, metrics.answers(period, scope, counts),
                           metrics.csat(period, scope, counts, deflection),
                           metrics.nps(period, scope, counts), metrics.tickets(period, scope),
-                          metrics.slack_assist(period, scope, counts))
+                          metrics.slack_assist(period, scope, counts),
+                          metrics.failures(period, scope))
 
 
 def build(metrics: Metrics, period: Period, scope: Scope = ALL) -> Overview:
@@ -259,6 +262,12 @@ def figures(now: PeriodData, before: PeriodData) -> list[Figure]:
     add("slack_helpful", "Slack assist: rated helpful", "share", "up",
         lambda p: p.slack.helpful_share, lambda d: None,
         f"{s.helpful} of {s.rated} ratings 👍", "slack")
+
+    fails = now.failures
+    add("assistant_failures", "Chat turns the assistant failed", "count", "down",
+        lambda p: p.failures.count(), fails.on,
+        f"{fails.count('chat_no_reply')} with no reply, {fails.count('chat_unavailable')} "
+        f"while it was unreachable; the customer was offered a person", "failures")
     return out
 
 

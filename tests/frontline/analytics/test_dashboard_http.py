@@ -116,6 +116,9 @@ def test_overview_why_and_drill_down_on_the_seeded_week(app_client: TestClient) 
     assert ticket_page.status_code in (303, 404)
     assert app_client.get("/dashboard/why/nonsense").status_code == 404
     assert app_client.get("/dashboard/drill/nonsense").status_code == 404
+    assert 'data-figure="assistant_failures"' in page
+    failures = app_client.get("/dashboard/drill/failures", params=WEEK)
+    assert failures.status_code == 200 and "Chat turns the assistant failed" in failures.text
     assert "Deflection" in app_client.get("/dashboard/metrics").text
     bad = app_client.get("/dashboard", params={"days": "custom", "from": "2026-03-15",
                                                "to": "2026-03-01"})

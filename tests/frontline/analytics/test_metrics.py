@@ -163,3 +163,34 @@ def test_simulated_records_can_be_hidden(database: Database) -> None:
     assert tickets.opened_total == 3  # T5 (s5) is simulated
     assert tickets.first_response.count() == 1
     assert tickets.first_response.median() == approx(0.5)
+
+
+def test_failed_chat_turns_are_counted_per_day_and_listed(metrics: Metrics) -> None:
+    from datetime import UTC, datetime
+
+    from frontline.analytics.drilldown import DrillDown
+    from frontline.db import Event
+
+    def failed(kind: str, session: str, day: int, simulated: bool = False) -> Event:
+        return Event(kind=kind, session_id=session, created_at=datetime(2026, 3, day, 9,
+                                                                         tzinfo=UTC),
+                     query=f"{kind} in {session}", simulated=simulated)
+
+    with metrics.db.session() as session:
+        session.add_all([failed("chat_no_reply", "s1", 10), failed("chat_no_reply", "s2", 12),
+                         failed("chat_unavailable", "s3", 12),
+                         failed("chat_unavailable", "s4", 13, simulated=True),
+                         failed("chat_no_reply", "p1", 3)])  # last week
+        session.commit()
+    now = metrics.failures(WEEK)
+    assert (now.count(), now.count("chat_no_reply"), now.count("chat_unavailable")) == (4, 2, 2)
+    assert metrics.failures(WEEK, Scope(hide_simulated=True)).count() == 3
+    f = {x.key: x for x in overview.build(metrics, WEEK).figures}["assistant_failures"]
+    assert (f.value, f.previous, f.trend) == (4, 1, "worse")
+    assert [v for _, v in f.daily] == [0, 1, 0, 2, 1, 0, 0]
+    assert f.detail.startswith("2 with no reply, 2 while it was unreachable")
+    table = DrillDown(metrics).table(f.drill, WEEK)
+    assert [(r[1], r[2]) for r in table.rows] == [
+        ("s4", "assistant unreachable"), ("s3", "assistant unreachable"), ("s2", "no reply"),
+        ("s1", "no reply")]
+    assert table.refs[0] == ("conversation", "s4")
