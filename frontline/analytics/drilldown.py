@@ -30,7 +30,7 @@ from frontline.redaction import mask
 
 MAX_ROWS = 50_000  # a drill-down's CSV export; the page shows one page of it
 DRILLS = ("conversations", "decisions", "csat", "nps", "tickets", "slack", "failures",
-          "segment")
+          "languages", "segment")
 
 
 class UnknownDrill(ValueError):
@@ -88,6 +88,8 @@ class DrillDown:
             return self.slack(period, scope)
         if drill == "failures":
             return self.failures(period, scope)
+        if drill == "languages":
+            return self.languages(period, scope)
         if drill == "segment":
             return self.segment(period, scope, options.get("metric", ""),
                                 options.get("dim", ""), options.get("value", ""),
@@ -239,6 +241,22 @@ class DrillDown:
             .order_by(e.c.id.desc()).limit(MAX_ROWS)
         ):
             table.rows.append([self._iso(at), session_id or "", what[kind], query or ""])
+            table.refs.append(("conversation", session_id) if session_id else None)
+        return table
+
+    def languages(self, period: Period, scope: Scope) -> Table:
+        m = self.metrics
+        e = EVENTS
+        table = Table("languages", "Questions in other languages",
+                      ["at", "session", "language", "question", "channel"])
+        for at, session_id, language, query, channel in m._rows(
+            select(e.c.created_at, e.c.session_id, e.c.language, e.c.query, e.c.channel).where(
+                e.c.language.is_not(None), e.c.kind == "decision", m._customers(),
+                e.c.created_at >= period.start, e.c.created_at < period.end,
+                *m._real(e, scope))
+            .order_by(e.c.id.desc()).limit(MAX_ROWS)
+        ):
+            table.rows.append([self._iso(at), session_id or "", language, query or "", channel])
             table.refs.append(("conversation", session_id) if session_id else None)
         return table
 

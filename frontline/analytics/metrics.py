@@ -346,6 +346,27 @@ class Failures:
         return sum(self.by_day.get(day, Counter()).values())
 
 
+@dataclass
+class Languages:
+    """Customers' questions in a language the KB is not written in, per day and language
+    (ISO 639-1): the assistant said so in that language and offered a ticket or a person."""
+
+    by_day: dict[date, Counter[str]]
+
+    @property
+    def total(self) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for day in self.by_day.values():
+            out.update(day)
+        return out
+
+    def count(self) -> int:
+        return sum(self.total.values())
+
+    def on(self, day: date) -> int:
+        return sum(self.by_day.get(day, Counter()).values())
+
+
 # -- the queries -------------------------------------------------------------------------------
 class Metrics:
     """Every metric of ``docs/metrics.md`` for one period; one instance per database."""
@@ -838,6 +859,23 @@ class Metrics:
         ):
             by_day[as_date(d)][kind] += int(n)
         return Failures(dict(by_day))
+
+    def languages(self, period: Period, scope: Scope = ALL) -> Languages:
+        """Questions in other languages (decisions with a ``language``): rare rows, read live
+        through a partial index on them (migration 0008)."""
+        by_day: dict[date, Counter[str]] = defaultdict(Counter)
+        for d, language, n in self._rows(self.languages_query(period, scope)):
+            by_day[as_date(d)][language] += int(n)
+        return Languages(dict(by_day))
+
+    def languages_query(self, period: Period, scope: Scope = ALL) -> Any:
+        e = EVENTS
+        day = self.sql.local_day(e.c.created_at, period).label("day")
+        return (select(day, e.c.language, func.count())
+                .where(e.c.language.is_not(None), e.c.created_at >= period.start,
+                       e.c.created_at < period.end, e.c.kind == "decision", self._customers(),
+                       *self._real(e, scope))
+                .group_by(day, e.c.language))
 
 
 def _plus(instant: datetime, hours: float) -> datetime:

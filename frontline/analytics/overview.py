@@ -16,6 +16,7 @@ from frontline.analytics.metrics import (
     Csat,
     Deflection,
     Failures,
+    Languages,
     Metrics,
     Nps,
     Scope,
@@ -80,6 +81,7 @@ class PeriodData:
     tickets: Tickets
     slack: SlackAssist
     failures: Failures
+    languages: Languages
 
 
 @dataclass
@@ -151,7 +153,7 @@ def collect(metrics: Metrics, period: Period, scope: Scope) -> PeriodData:
                           metrics.csat(period, scope, counts, deflection),
                           metrics.nps(period, scope, counts), metrics.tickets(period, scope),
                           metrics.slack_assist(period, scope, counts),
-                          metrics.failures(period, scope))
+                          metrics.failures(period, scope), metrics.languages(period, scope))
 
 
 def build(metrics: Metrics, period: Period, scope: Scope = ALL) -> Overview:
@@ -210,6 +212,12 @@ def figures(now: PeriodData, before: PeriodData) -> list[Figure]:
         lambda p: ratio(p.answers.total().no, p.answers.total().shown),
         lambda d: ratio(aday(d).no, aday(d).shown) if aday(d) else None,
         f"{ans.no} no of {ans.shown} answers shown", "decisions?outcome=no")
+    langs = now.languages
+    add("other_languages", "Questions in other languages", "count", "none",
+        lambda p: p.languages.count(), langs.on,
+        (", ".join(f"{code} {n}" for code, n in langs.total.most_common(5))
+         or "none") + " (ISO 639-1); each was told so and offered a ticket or a person",
+        "languages")
 
     csat = now.csat
     add("csat_mean", "CSAT, mean (1–5)", "score", "up", lambda p: p.csat.mean,

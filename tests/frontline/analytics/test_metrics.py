@@ -194,3 +194,47 @@ def test_failed_chat_turns_are_counted_per_day_and_listed(metrics: Metrics) -> N
         ("s4", "assistant unreachable"), ("s3", "assistant unreachable"), ("s2", "no reply"),
         ("s1", "no reply")]
     assert table.refs[0] == ("conversation", "s4")
+
+
+def test_questions_in_other_languages_are_counted_by_language(metrics: Metrics) -> None:
+    from datetime import UTC, datetime
+
+    from frontline.analytics.drilldown import DrillDown
+    from frontline.db import Event
+
+    def asked(language: str, session: str, day: int, channel: str = "webchat") -> Event:
+        return Event(kind="decision", session_id=session, decision="abstain", channel=channel,
+                     created_at=datetime(2026, 3, day, 9, tzinfo=UTC), query="¿Dónde está?",
+                     language=language, ambiguous=False)
+
+    with metrics.db.session() as session:
+        session.add_all([asked("es", "x1", 10), asked("es", "x2", 11), asked("de", "x3", 11),
+                         asked("fr", "x4", 11, channel="slack"),  # a rep's: not a customer's
+                         asked("de", "x5", 4)])  # last week
+        session.commit()
+    langs = metrics.languages(WEEK)
+    assert langs.total == Counter(es=2, de=1) and langs.on(FIRST.replace(day=11)) == 2
+    f = {x.key: x for x in overview.build(metrics, WEEK).figures}["other_languages"]
+    assert (f.value, f.previous) == (3, 1)
+    assert f.detail.startswith("es 2, de 1")
+    table = DrillDown(metrics).table(f.drill, WEEK)
+    assert [(r[1], r[2]) for r in table.rows] == [("x3", "de"), ("x2", "es"), ("x1", "es")]
+
+
+def test_the_language_figure_reads_its_partial_index(database: Database) -> None:
+    """Decisions are the bulk of the events; the rare ones with a language are found through
+    ``ix_events_language_created_at`` (migration 0008), not by scanning the period."""
+    from sqlalchemy import text
+
+    metrics = Metrics(database)
+    query = metrics.languages_query(WEEK, Scope(hide_simulated=True))
+    compiled = query.compile(database.engine, compile_kwargs={"literal_binds": True})
+    with database.session() as session:
+        if database.engine.dialect.name == "postgresql":
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(r[0] for r in session.execute(text(f"EXPLAIN {compiled}")))
+        else:
+            plan = " ".join(str(r[-1]) for r in session.execute(
+                text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "ix_events_language_created_at" in plan, plan
+    assert metrics.languages(WEEK).count() == 0
