@@ -4,19 +4,32 @@
 with ``_`` or ``.`` are drafts and are not articles) and validates them. A broken article is never
 skipped silently: it raises ``ArticleError`` naming the file and line, or, with
 ``skip_invalid=True``, is reported in the returned ``LoadResult.errors``.
+
+With ``cache=<file>`` (the indexer keeps one per KB folder in the index folder) a file whose
+path, size, mtime, ctime and inode all match what the previous load recorded is not re-read
+or re-parsed: its validated fields come from the cache. Only valid articles are cached, so a
+broken one is parsed, and reported with file and line, every time; duplicate ids are checked
+over all articles as before. A file changed within ``RACY_S`` seconds of a load is not cached
+(a second edit of the same size inside one timestamp tick would otherwise look unchanged).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+logger = logging.getLogger(__name__)
 
 try:  # the C loader is ~10x faster on large knowledge bases
     from yaml import CSafeLoader as _Loader
@@ -27,6 +40,8 @@ AUDIENCES = ("public", "internal")
 KNOWN_KEYS = {"id", "title", "audience", "tags", "url", "questions"}
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_QUESTIONS = 500
+CACHE_FORMAT = 1  # of the parse cache; bump when ``Article`` or the validation changes
+RACY_S = 2.0
 
 
 class ArticleError(ValueError):
@@ -201,21 +216,34 @@ def check_unique_ids(articles: Iterable[Article]) -> list[ArticleError]:
     return errors
 
 
-def load_articles(kb_dir: Path, *, skip_invalid: bool = False) -> LoadResult:
+def load_articles(kb_dir: Path, *, skip_invalid: bool = False,
+                  cache: Path | None = None) -> LoadResult:
     """Load and validate every article below ``kb_dir``.
 
     Returns the valid articles (path order) and, with ``skip_invalid``, the errors of the rest.
     Raises ``ArticleError`` for the first broken article unless ``skip_invalid`` is set, and
-    ``FileNotFoundError`` if the folder does not exist.
+    ``FileNotFoundError`` if the folder does not exist. ``cache``: a parse-cache file, read and
+    updated (see the module docstring); a missing or unreadable one is rebuilt.
     """
     result = LoadResult()
-    for path in article_files(kb_dir):
-        try:
-            result.articles.append(parse_article(path))
-        except ArticleError as exc:
-            if not skip_invalid:
-                raise
-            result.errors.append(exc)
+    files = article_files(kb_dir)
+    parsed = _ParseCache(cache) if cache is not None else None
+    try:
+        for path in files:
+            try:
+                article = parsed.get(path) if parsed is not None else None
+                if article is None:
+                    article = parse_article(path)
+                    if parsed is not None:
+                        parsed.put(article)
+                result.articles.append(article)
+            except ArticleError as exc:
+                if not skip_invalid:
+                    raise
+                result.errors.append(exc)
+    finally:
+        if parsed is not None:
+            parsed.save(files)
     duplicates = check_unique_ids(result.articles)
     if duplicates and not skip_invalid:
         raise duplicates[0]
@@ -223,3 +251,89 @@ def load_articles(kb_dir: Path, *, skip_invalid: bool = False) -> LoadResult:
     result.articles = [a for a in result.articles if a.path not in bad]
     result.errors.extend(duplicates)
     return result
+
+
+_CACHE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS parsed (
+    path TEXT PRIMARY KEY, stat TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL,
+    audience TEXT NOT NULL, body TEXT NOT NULL, tags TEXT NOT NULL, url TEXT,
+    questions TEXT NOT NULL, body_line INTEGER NOT NULL, content_hash TEXT NOT NULL
+);
+"""
+
+
+class _ParseCache:
+    """Validated articles by path, each with the ``stat`` it was parsed from."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.started_ns = time.time_ns()
+        self.rows: dict[str, tuple] = {}
+        self.fresh: list[tuple] = []
+        self.stats: dict[str, str] = {}
+        self.corrupt = False
+        try:
+            conn = sqlite3.connect(file, timeout=10)
+            try:
+                if conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_FORMAT:
+                    self.rows = {r[0]: r[1:] for r in conn.execute("SELECT * FROM parsed")}
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            self.rows, self.corrupt = {}, True  # unreadable: rebuilt by save()
+
+    def _stat(self, path: Path) -> str | None:
+        st = os.stat(path)
+        if self.started_ns - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_S * 1e9:
+            return None  # too recent to trust the timestamps
+        return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+    def get(self, path: Path) -> Article | None:
+        stat = self._stat(path)
+        if stat is None:
+            return None
+        self.stats[str(path)] = stat
+        row = self.rows.get(str(path))
+        if row is None or row[0] != stat:
+            return None
+        aid, title, audience, body, tags, url, questions, body_line, digest = row[1:]
+        return Article(id=aid, title=title, audience=audience, body=body, path=path,
+                       tags=tuple(json.loads(tags)), url=url,
+                       questions=tuple(json.loads(questions)), body_line=body_line,
+                       content_hash=digest)
+
+    def put(self, article: Article) -> None:
+        stat = self.stats.get(str(article.path))
+        if stat is None:
+            return
+        self.fresh.append((str(article.path), stat, article.id, article.title,
+                           article.audience, article.body, json.dumps(list(article.tags)),
+                           article.url, json.dumps(list(article.questions)),
+                           article.body_line, article.content_hash))
+
+    def save(self, files: list[Path]) -> None:
+        """Record the newly parsed articles and forget files that are gone (best effort: a
+        cache that cannot be written only costs the next load its speed)."""
+        present = {str(p) for p in files}
+        gone = [(p,) for p in self.rows if p not in present]
+        if not self.fresh and not gone and self.rows:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            if self.corrupt:
+                self.file.unlink(missing_ok=True)
+            conn = sqlite3.connect(self.file, timeout=10)
+            try:
+                if conn.execute("PRAGMA user_version").fetchone()[0] != CACHE_FORMAT:
+                    conn.execute("DROP TABLE IF EXISTS parsed")
+                conn.executescript(_CACHE_SCHEMA)
+                with conn:
+                    conn.executemany("DELETE FROM parsed WHERE path = ?", gone)
+                    conn.executemany(
+                        f"INSERT OR REPLACE INTO parsed VALUES ({','.join('?' * 11)})",
+                        self.fresh)
+                    conn.execute(f"PRAGMA user_version = {CACHE_FORMAT}")
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("cannot write the parse cache %s: %s", self.file, exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # Called with (chunks_done, chunks_total) while embedding.
 ProgressFn = Callable[[int, int], None]
+# The defaults of the index_delta_above and index_delta_share settings (README, "Performance").
+DELTA_ABOVE = 20_000
+DELTA_SHARE = 0.05
 
 
 @dataclass
@@ -68,7 +72,17 @@ def _signature(articles: list[Article], kb_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def parse_cache_file(index_dir: Path, kb_dir: Path) -> Path:
+    """Where the parse cache of ``kb_dir``'s articles lives (beside the versions, never in one:
+    it describes the KB folder, not a version)."""
+    key = hashlib.sha256(str(kb_dir.resolve()).encode()).hexdigest()[:16]
+    return index_dir / "parse-cache" / f"{key}.sqlite"
+
+
 def _rel(path: Path, kb_dir: Path) -> str:
+    text, root = str(path), str(kb_dir)
+    if text.startswith(root + os.sep) and root not in ("", "."):  # Path.relative_to is slow
+        return text[len(root) + 1:].replace(os.sep, "/")
     try:
         return path.relative_to(kb_dir).as_posix()
     except ValueError:
@@ -87,8 +101,20 @@ def build_index(
     lock_timeout: float = 0.0,
     progress: ProgressFn | None = None,
     approximate_above: int = dense_index.APPROXIMATE_ABOVE,
+    parse_cache: bool = True,
+    delta_above: int = DELTA_ABOVE,
+    delta_share: float = DELTA_SHARE,
 ) -> IndexSummary:
     """Index ``kb_dir`` into a new version under ``index_dir`` and publish it.
+
+    ``parse_cache``: articles whose files did not change since the previous build are not
+    re-parsed (``load_articles``'s cache, one per KB folder under ``index_dir``).
+
+    Above ``delta_above`` articles an incremental build writes a *delta* version over the last
+    full one (``store``): only the articles changed since that base are written, so an edit
+    costs what it changes, not the KB's size. When the articles changed since the base exceed
+    ``delta_share`` of the base's articles, the build writes a full version again
+    (compaction), reusing the delta's vectors; ``full=True`` always rebuilds everything.
 
     The dense index is exact up to ``approximate_above`` chunks and approximate (IVF) above
     (``indexer.dense``).
@@ -98,7 +124,8 @@ def build_index(
     if another writer holds the index.
     """
     started = time.perf_counter()
-    loaded = load_articles(kb_dir, skip_invalid=skip_invalid)
+    loaded = load_articles(kb_dir, skip_invalid=skip_invalid,
+                           cache=parse_cache_file(index_dir, kb_dir) if parse_cache else None)
     skipped = [str(err) for err in loaded.errors]
     for message in skipped:
         logger.warning("skipped invalid article %s", message)
@@ -135,16 +162,26 @@ def build_index(
         tmp = store.versions_dir(index_dir) / f"{store.TMP_PREFIX}{name}"
         tmp.mkdir(parents=True)
         try:
-            written = _write_version(
-                tmp,
-                articles,
-                kb_dir,
-                embedder,
-                prev_dir if reusable else None,
-                chunk_max_chars,
-                progress,
-                approximate_above,
-            )
+            base_dir, donor = (prev_dir, None) if reusable else (None, None)
+            if reusable and prev_manifest is not None and prev_manifest.base is not None:
+                # the previous version is a delta: its base is what a version starts from
+                base_dir, donor = store.version_path(index_dir, prev_manifest.base), prev_dir
+            plan = _delta_plan(base_dir, articles, kb_dir, delta_above, delta_share, donor)
+            if plan is not None:
+                written = _write_delta(tmp, plan, kb_dir, embedder, donor, chunk_max_chars,
+                                       progress)
+            else:
+                written = _write_version(
+                    tmp,
+                    articles,
+                    kb_dir,
+                    embedder,
+                    base_dir,
+                    chunk_max_chars,
+                    progress,
+                    approximate_above,
+                    donor,
+                )
             store.Manifest(
                 version=name,
                 model=embedder.name,
@@ -154,6 +191,7 @@ def build_index(
                 chunks=written.chunks,
                 created_at=time.time(),
                 signature=signature,
+                base=base_dir.name if plan is not None and base_dir is not None else None,
             ).write(tmp)
             store.publish(index_dir, tmp, name)
         except BaseException:
@@ -195,7 +233,11 @@ def _write_version(
     chunk_max_chars: int,
     progress: ProgressFn | None,
     approximate_above: int = dense_index.APPROXIMATE_ABOVE,
+    donor: Path | None = None,
 ) -> _Written:
+    """A full version in ``folder``: a copy of ``prev_dir`` (a full version) edited in place,
+    or everything from scratch without one. ``donor``: a delta version whose vectors of
+    unchanged articles are reused rather than embedded (compaction)."""
     import faiss
 
     db_path = folder / "meta.sqlite"
@@ -248,51 +290,8 @@ def _write_version(
                 (_rel(article.path, kb_dir), article.id),
             )
 
-        pieces: list[tuple[Article, Chunk]] = [
-            (a, c) for a in todo for c in chunk(a, max_chars=chunk_max_chars)
-        ]
-        texts = [c.embedding_text(a.title) for a, c in pieces]
-        embed_started = time.perf_counter()
-        done = 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(done, len(texts))
-
-        if progress is not None:
-            progress(0, len(texts))
-        vectors = embedder.embed(texts, progress=tick) if texts else None
-        embed_seconds = time.perf_counter() - embed_started
-
-        now = time.time()
-        conn.executemany(
-            "INSERT INTO articles (id, title, audience, url, tags, path, content_hash, indexed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    a.id, a.title, a.audience, a.url, json.dumps(list(a.tags)),
-                    _rel(a.path, kb_dir), a.content_hash, now,
-                )
-                for a in todo
-            ],
-        )
-        ids = []
-        for article, piece in pieces:
-            cursor = conn.execute(
-                "INSERT INTO chunks (article_id, kind, heading, text, position, audience)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (article.id, piece.kind, piece.heading, piece.text, piece.position,
-                 article.audience),
-            )
-            rowid = int(cursor.lastrowid or 0)
-            ids.append(rowid)
-            lexical = _lexical_text(article, piece)
-            conn.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, lexical))
-            if article.audience == "public":  # public statistics never see internal rows
-                conn.execute("INSERT INTO chunks_fts_public (rowid, text) VALUES (?, ?)",
-                             (rowid, lexical))
+        ids, vectors, embedded, embed_seconds = _insert(
+            conn, todo, kb_dir, embedder, chunk_max_chars, progress, donor)
         terms.write(conn, ((a.id, _term_text(a), a.audience == "public")
                            for a in (todo if terms_current else articles)))
         conn.execute(f"PRAGMA user_version = {terms.FORMAT}")
@@ -307,33 +306,280 @@ def _write_version(
             dense = dense_index.fit(dense, approximate_above)
         conn.commit()
         total_chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        examples = conn.execute(
-            "SELECT id, article_id, text, audience FROM chunks "
-            "WHERE kind IN ('title', 'question') ORDER BY id"
-        ).fetchall()
+        examples = conn.execute(EXAMPLES).fetchall()
     finally:
         conn.close()
-    _write_classifier(folder, prev_dir, dense, examples, classifier.FILE)
-    public = [r for r in examples if r[3] == "public"]
-    if len(public) < len(examples):  # internal articles exist: public ones get their own
-        _write_classifier(folder, prev_dir, dense, public, classifier.PUBLIC_FILE)
+    _write_classifiers(folder, prev_dir, dense, examples)
     if dense.ntotal != total_chunks:  # pragma: no cover - a bug, never a user error
         raise RuntimeError(f"index mismatch: {dense.ntotal} vectors for {total_chunks} chunks")
     faiss.write_index(dense, str(folder / "dense.faiss"))
     return _Written(
         chunks=int(total_chunks),
-        reembedded=len(todo),
+        reembedded=embedded[0],
         removed=removed,
-        embedded=len(texts),
+        embedded=embedded[1],
         embed_seconds=embed_seconds,
         dim=int(dense.d),
     )
 
 
+def _insert(conn, todo: list[Article], kb_dir: Path, embedder: Embedder,  # type: ignore[no-untyped-def]
+            chunk_max_chars: int, progress: ProgressFn | None, donor: Path | None,
+            ) -> tuple[list[int], np.ndarray | None, tuple[int, int], float]:
+    """Chunk, embed and insert ``todo``'s articles, chunks and lexical rows (not their terms):
+    ``(chunk rowids, their vectors, (articles, chunks) embedded, embedding seconds)``. Articles
+    the ``donor`` version holds with the same content keep its vectors."""
+    pieces: list[tuple[Article, Chunk]] = [
+        (a, c) for a in todo for c in chunk(a, max_chars=chunk_max_chars)
+    ]
+    counts: dict[str, int] = {}
+    for article, _ in pieces:
+        counts[article.id] = counts.get(article.id, 0) + 1
+    reused = _donor_vectors(donor, todo, counts) if donor is not None else {}
+    texts = [c.embedding_text(a.title) for a, c in pieces if a.id not in reused]
+    embed_started = time.perf_counter()
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, len(texts))
+
+    if progress is not None:
+        progress(0, len(texts))
+    fresh = embedder.embed(texts, progress=tick) if texts else None
+    embed_seconds = time.perf_counter() - embed_started
+    vectors = None
+    if pieces:
+        parts, at = [], 0
+        for article in dict.fromkeys(a for a, _ in pieces):
+            if article.id in reused:
+                parts.append(reused[article.id])
+            else:
+                assert fresh is not None
+                parts.append(fresh[at:at + counts[article.id]])
+                at += counts[article.id]
+        vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+    now = time.time()
+    conn.executemany(
+        "INSERT INTO articles (id, title, audience, url, tags, path, content_hash, indexed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                a.id, a.title, a.audience, a.url, json.dumps(list(a.tags)),
+                _rel(a.path, kb_dir), a.content_hash, now,
+            )
+            for a in todo
+        ],
+    )
+    ids = []
+    for article, piece in pieces:
+        cursor = conn.execute(
+            "INSERT INTO chunks (article_id, kind, heading, text, position, audience)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (article.id, piece.kind, piece.heading, piece.text, piece.position,
+             article.audience),
+        )
+        rowid = int(cursor.lastrowid or 0)
+        ids.append(rowid)
+        lexical = _lexical_text(article, piece)
+        conn.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, lexical))
+        if article.audience == "public":  # public statistics never see internal rows
+            conn.execute("INSERT INTO chunks_fts_public (rowid, text) VALUES (?, ?)",
+                         (rowid, lexical))
+    embedded = (sum(1 for a in todo if a.id not in reused), len(texts))
+    return ids, vectors, embedded, embed_seconds
+
+
+def _donor_vectors(donor: Path, todo: list[Article], counts: dict[str, int]
+                   ) -> dict[str, np.ndarray]:
+    """The vectors ``donor`` (a version) holds for articles of ``todo`` with the same content
+    and as many chunks: chunking is deterministic, so they are what embedding would give."""
+    import faiss
+
+    conn = store.connect(donor / "meta.sqlite", readonly=True)
+    try:
+        held = {r[0]: r[1] for r in conn.execute("SELECT id, content_hash FROM articles")}
+        wanted = [a.id for a in todo if held.get(a.id) == a.content_hash and a.id in counts]
+        rows: dict[str, list[int]] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            for aid, rowid in conn.execute(
+                    f"SELECT article_id, id FROM chunks WHERE article_id IN "
+                    f"({','.join('?' * len(part))}) ORDER BY id", part):
+                rows.setdefault(aid, []).append(rowid)
+    finally:
+        conn.close()
+    usable = {a: r for a, r in rows.items() if len(r) == counts[a]}
+    if not usable:
+        return {}
+    dense = faiss.read_index(str(donor / "dense.faiss"))
+    return {a: dense.reconstruct_batch(np.asarray(r, np.int64)) for a, r in usable.items()}
+
+
+@dataclass(frozen=True)
+class _DeltaPlan:
+    base: Path  # the full version the delta extends
+    changed: list[Article]  # articles new, edited or moved since the base
+    tombstones: list[str]  # the base's articles that are gone or changed
+    removed: int  # articles gone since the previous version
+
+
+# Title and question rows: the classifier's training examples.
+EXAMPLES = ("SELECT id, article_id, text, audience FROM chunks "
+            "WHERE kind IN ('title', 'question') ORDER BY id")
+# A delta's own tables: the base's articles it hides, and every token of its lexical rows
+# (a delta's BM25 is computed with the base's statistics, ``retriever.DeltaVersion``).
+DELTA_SCHEMA = """
+CREATE TABLE tombstones (article_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE VIRTUAL TABLE chunks_fts_instance USING fts5vocab(chunks_fts, 'instance');
+CREATE VIRTUAL TABLE chunks_fts_public_instance USING fts5vocab(chunks_fts_public, 'instance');
+"""
+
+
+def _delta_plan(base_dir: Path | None, articles: list[Article], kb_dir: Path,
+                delta_above: int, delta_share: float, donor: Path | None
+                ) -> _DeltaPlan | None:
+    """What a delta over ``base_dir`` would hold, or None when a full version is due: at or
+    below ``delta_above`` articles, without a base of the current formats, or when more than
+    ``delta_share`` of the base's articles changed (compaction)."""
+    if base_dir is None or len(articles) <= delta_above:
+        return None
+    conn = store.connect(base_dir / "meta.sqlite", readonly=True)
+    try:
+        if (conn.execute("PRAGMA user_version").fetchone()[0] != terms.FORMAT
+                or not store.has_table(conn, "chunks_fts_public_vocab")):
+            return None
+        base = {r[0]: (r[1], r[2])
+                for r in conn.execute("SELECT id, content_hash, path FROM articles")}
+    finally:
+        conn.close()
+    current = {a.id for a in articles}
+    changed = [a for a in articles if base.get(a.id) != (a.content_hash, _rel(a.path, kb_dir))]
+    gone = base.keys() - current
+    if len(changed) + len(gone) > delta_share * len(base):
+        return None
+    previous = set(base)
+    if donor is not None:
+        conn = store.connect(donor / "meta.sqlite", readonly=True)
+        try:
+            previous -= {r[0] for r in conn.execute("SELECT article_id FROM tombstones")}
+            previous |= {r[0] for r in conn.execute("SELECT id FROM articles")}
+        finally:
+            conn.close()
+    tombstones = sorted(gone | {a.id for a in changed if a.id in base})
+    return _DeltaPlan(base_dir, changed, tombstones, len(previous - current))
+
+
+class _Segments:
+    """Vectors by rowid across a base's FAISS file and a delta's (read only when needed)."""
+
+    def __init__(self, base: Path, above: int, delta) -> None:  # type: ignore[no-untyped-def]
+        self.base_file, self.above, self.delta = base / "dense.faiss", above, delta
+        self._base = None
+
+    def reconstruct_batch(self, rows: np.ndarray) -> np.ndarray:
+        import faiss
+
+        rows = np.asarray(rows, np.int64)
+        out = np.zeros((len(rows), self.delta.d), np.float32)
+        mine = rows > self.above
+        if mine.any():
+            out[mine] = self.delta.reconstruct_batch(rows[mine])
+        if (~mine).any():
+            if self._base is None:
+                self._base = faiss.read_index(str(self.base_file))
+            out[~mine] = self._base.reconstruct_batch(rows[~mine])
+        return out
+
+
+def _write_delta(folder: Path, plan: _DeltaPlan, kb_dir: Path, embedder: Embedder,
+                 donor: Path | None, chunk_max_chars: int, progress: ProgressFn | None
+                 ) -> _Written:
+    """A delta version in ``folder`` over ``plan.base``: the changed articles' rows (rowids
+    above every rowid of the base), terms, lexical rows and vectors (a flat FAISS index), the
+    tombstones, and the classifier (``_write_delta_classifiers``). ``donor``: the previous
+    delta, whose vectors of unchanged articles are reused."""
+    import faiss
+
+    base = store.connect(plan.base / "meta.sqlite", readonly=True)
+    try:
+        seq = base.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+        top = max(int(seq[0]) if seq else 0,
+                  int(base.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]))
+        base_chunks = int(base.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        hidden = len(_chunk_rows(base, plan.tombstones))
+    finally:
+        base.close()
+    conn = store.connect(folder / "meta.sqlite")
+    try:
+        conn.executescript(store.SCHEMA)
+        store.ensure_public_lexical(conn)
+        conn.executescript(terms.SCHEMA)
+        conn.executescript(DELTA_SCHEMA)
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('chunks', ?)", (top,))
+        ids, vectors, embedded, embed_seconds = _insert(
+            conn, plan.changed, kb_dir, embedder, chunk_max_chars, progress, donor)
+        terms.write(conn, ((a.id, _term_text(a), a.audience == "public") for a in plan.changed))
+        conn.executemany("INSERT INTO tombstones (article_id) VALUES (?)",
+                         [(a,) for a in plan.tombstones])
+        conn.execute(f"PRAGMA user_version = {terms.FORMAT}")
+        conn.commit()
+        examples = conn.execute(EXAMPLES).fetchall()
+    finally:
+        conn.close()
+    dense = dense_index.exact(embedder.dim, vectors, np.asarray(ids, np.int64))
+    _write_delta_classifiers(folder, plan, donor, _Segments(plan.base, top, dense), examples)
+    faiss.write_index(dense, str(folder / "dense.faiss"))
+    return _Written(
+        chunks=base_chunks - hidden + len(ids),
+        reembedded=embedded[0],
+        removed=plan.removed,
+        embedded=embedded[1],
+        embed_seconds=embed_seconds,
+        dim=int(dense.d),
+    )
+
+
+def _write_delta_classifiers(folder: Path, plan: _DeltaPlan, donor: Path | None,
+                             vectors: _Segments, examples: list) -> None:  # type: ignore[type-arg]
+    """Over a base with a prototype classifier, the delta holds the prototype rows of its own
+    articles (``classifier.DELTA_FILE``, public ones again in ``PUBLIC_DELTA_FILE``), refitted
+    only where they changed since ``donor``; the service joins them to the base's rows.
+    Otherwise (a logistic regression, small enough to train in seconds) the delta holds the
+    whole classifier, trained on the base's examples that are not tombstoned and its own."""
+    public = [r for r in examples if r[3] == "public"]
+    if classifier.stored_kind(plan.base) == classifier.PrototypeClassifier.kind:
+        for name, rows in ((classifier.DELTA_FILE, examples),
+                           (classifier.PUBLIC_DELTA_FILE, public)):
+            _write_classifier(folder, donor, vectors, rows, name, prototypes=True)
+        return
+    conn = store.connect(plan.base / "meta.sqlite", readonly=True)
+    try:
+        hidden = set(plan.tombstones)
+        everything = [r for r in conn.execute(EXAMPLES) if r[1] not in hidden]
+    finally:
+        conn.close()
+    _write_classifiers(folder, donor if donor is not None else plan.base, vectors,
+                       everything + examples)
+
+
+def _write_classifiers(folder: Path, prev_dir: Path | None, dense, examples) -> None:  # type: ignore[no-untyped-def]
+    """The article classifier of every example and, when internal articles exist, the public
+    articles' own."""
+    _write_classifier(folder, prev_dir, dense, examples, classifier.FILE)
+    public = [r for r in examples if r[3] == "public"]
+    if len(public) < len(examples):  # internal articles exist: public ones get their own
+        _write_classifier(folder, prev_dir, dense, public, classifier.PUBLIC_FILE)
+
+
 def _write_classifier(folder: Path, prev_dir: Path | None, dense, examples,  # type: ignore[no-untyped-def]
-                      name: str) -> None:
+                      name: str, *, prototypes: bool = False) -> None:
     """Train the article classifier ``name`` on ``examples`` (rows of chunk id, article id,
-    text), or copy the previous version's when it was trained on the same examples."""
+    text), or copy the previous version's when it was trained on the same examples.
+    ``prototypes``: a prototype classifier whatever the number of articles (a delta's rows)."""
     if not examples:
         return
     questions, labels = [r[2] for r in examples], [r[1] for r in examples]
@@ -346,8 +592,15 @@ def _write_classifier(folder: Path, prev_dir: Path | None, dense, examples,  # t
     started = time.perf_counter()
     # Above classifier.MAX_CLASSES articles only the articles whose examples changed since the
     # previous version are refitted, and only their vectors are read back.
-    model = classifier.fit(questions, labels, lambda at: dense.reconstruct_batch(rows[at]),
-                           prev_dir / name if prev_dir is not None else None)
+    previous = prev_dir / name if prev_dir is not None else None
+    model: classifier.ArticleClassifier | classifier.PrototypeClassifier | None
+    if prototypes:
+        model = classifier.train_prototypes(
+            questions, labels, lambda at: dense.reconstruct_batch(rows[at]),
+            classifier._stored_prototypes(previous))
+    else:
+        model = classifier.fit(questions, labels, lambda at: dense.reconstruct_batch(rows[at]),
+                               previous)
     if model is not None:
         model.save(folder, name)
         refitted = len(model.refitted) if isinstance(model, classifier.PrototypeClassifier) \

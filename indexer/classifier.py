@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 FILE = "classifier.npz"
 PUBLIC_FILE = "classifier-public.npz"  # trained on public articles only, when there are others
+# A delta version's prototype rows of its own articles (all, public), joined at load to its
+# base's prototype classifier (``JoinedPrototypes``).
+DELTA_FILE = "classifier-delta.npz"
+PUBLIC_DELTA_FILE = "classifier-public-delta.npz"
 # Part of the index signature: a version with an older classifier is rebuilt (3: the
 # public-only classifier beside the full one).
 FORMAT = 3
@@ -142,6 +146,16 @@ def stored_digest(folder: Path, name: str = FILE) -> str | None:
         return None
     with np.load(path, allow_pickle=False) as data:
         return str(data["digest"]) if "digest" in data else None
+
+
+def stored_kind(folder: Path, name: str = FILE) -> str | None:
+    """``"prototypes"`` or ``"logistic"`` for the classifier saved in ``folder``, None without
+    one (its weights are not read)."""
+    path = folder / name
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return str(data["kind"]) if "kind" in data else ArticleClassifier.kind
 
 
 def examples_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
@@ -416,3 +430,49 @@ def fit(texts: Sequence[str], labels: Sequence[str],
     if n <= MAX_CLASSES:
         return train(vectors(np.arange(len(texts), dtype=np.int64)), texts, labels)
     return train_prototypes(texts, labels, vectors, _stored_prototypes(previous))
+
+
+class JoinedPrototypes:
+    """A base version's prototype classifier with a delta's rows (``DELTA_FILE``) beside it:
+    the base's classes that the delta replaced or deleted (``hidden``) and those not
+    ``base_allowed`` never get probability; the others and the delta's compete in one softmax.
+    Each part's logits are its own ``PrototypeClassifier.logits`` (the same formula as one
+    model over all articles); the delta's IDF is computed over both parts (the base's counts
+    without its hidden articles), while the base's keeps the IDF it was loaded with — the one
+    difference from a model refitted on everything, small while a delta is a few per cent of
+    its base."""
+
+    kind = PrototypeClassifier.kind
+
+    def __init__(self, base: PrototypeClassifier, base_allowed: np.ndarray | None,
+                 hidden: set[str], delta: PrototypeClassifier | None) -> None:
+        keep = np.asarray([str(c) not in hidden for c in base.classes], bool)
+        if base_allowed is not None:
+            keep &= base_allowed
+        self.base, self.delta = base, delta
+        if delta is not None:
+            df = np.bincount(base.term_indices, minlength=HASH_DIMS)
+            for i in np.flatnonzero(~keep):
+                df[base.row(int(i))[1]] -= 1
+            df += np.bincount(delta.term_indices, minlength=HASH_DIMS)
+            n = int(keep.sum()) + len(delta.classes)
+            # the delta's rows weigh terms by the IDF of every article it serves with
+            delta.__dict__["_idf"] = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+            delta.prepare()
+            keep = np.concatenate([keep, np.ones(len(delta.classes), bool)])
+        self.classes = np.concatenate([base.classes, delta.classes]) if delta is not None \
+            else base.classes
+        self._keep = keep
+
+    def logits(self, vector: np.ndarray, text: str) -> np.ndarray:
+        parts = [self.base.logits(vector, text)]
+        if self.delta is not None:
+            parts.append(self.delta.logits(vector, text))
+        return np.concatenate(parts)
+
+    def probabilities(
+        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Softmax over the classes served; hidden classes and those not ``allowed`` get 0."""
+        mask = self._keep if allowed is None else self._keep & allowed
+        return _softmax(self.logits(vector, text), mask)

@@ -15,7 +15,9 @@ version it started with, so a reindex never fails a search.
 
 from __future__ import annotations
 
+import collections
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -28,7 +30,16 @@ import numpy as np
 
 from indexer import dense as dense_index
 from indexer import lexical, store, terms
-from indexer.classifier import PUBLIC_FILE, ArticleClassifier, PrototypeClassifier
+from indexer.classifier import (
+    DELTA_FILE,
+    FILE,
+    PUBLIC_DELTA_FILE,
+    PUBLIC_FILE,
+    ArticleClassifier,
+    JoinedPrototypes,
+    PrototypeClassifier,
+    _stored_prototypes,
+)
 from indexer.embedding import Embedder
 from indexer.text import shorten
 
@@ -88,7 +99,9 @@ class _Entry:
 class IndexVersion:
     """One loaded, read-only version: FAISS vectors in memory, metadata from SQLite."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, classifiers: bool = True) -> None:
+        """``classifiers=False``: a delta's own rows, whose classifiers ``DeltaVersion``
+        loads over base and delta together."""
         import faiss
 
         self.folder = folder
@@ -140,17 +153,9 @@ class IndexVersion:
                      for rows in self.article_rows.values()]
         self.median_questions = float(np.median(questions)) if questions else 0.0
         self.public_articles = sum(1 for a in self.articles.values() if a["audience"] == "public")
-        self.classifier = ArticleClassifier.load(folder)
-        # Public searches use the classifier trained on public articles alone; a KB without
-        # internal articles has one classifier, and a version written before the public one
-        # existed falls back to the full one with internal classes masked out.
-        own = ArticleClassifier.load(folder, PUBLIC_FILE)
-        self.public_classifier = own if own is not None else self.classifier
-        self.public_classes = (
-            np.asarray([self.articles[c]["audience"] == "public"
-                        for c in self.public_classifier.classes])
-            if self.public_classifier is not None and own is None else None
-        )
+        self.classifier = self.public_classifier = self.public_classes = None
+        if classifiers:
+            self._load_classifiers(folder)
         self.dense_kind = dense_index.kind(self.dense)
         self._public_selector = faiss.IDSelectorBatch(public_ids)
         self.set_nprobe(dense_index.NPROBE)
@@ -160,6 +165,20 @@ class IndexVersion:
         # faiss search; reproduced with 8 threads embedding and searching the sample KB, and
         # by bench/load.py at 50 customers). A single-query search takes well under 1 ms.
         self._faiss = threading.Lock()
+
+    def _load_classifiers(self, folder: Path) -> None:
+        self.classifier: ArticleClassifier | PrototypeClassifier | JoinedPrototypes | None = (
+            ArticleClassifier.load(folder))
+        # Public searches use the classifier trained on public articles alone; a KB without
+        # internal articles has one classifier, and a version written before the public one
+        # existed falls back to the full one with internal classes masked out.
+        own = ArticleClassifier.load(folder, PUBLIC_FILE)
+        self.public_classifier = own if own is not None else self.classifier
+        self.public_classes: np.ndarray | None = (
+            np.asarray([self.articles[c]["audience"] == "public"
+                        for c in self.public_classifier.classes])
+            if self.public_classifier is not None and own is None else None
+        )
 
     def set_nprobe(self, nprobe: int) -> None:
         """Lists an approximate index scans per search (no effect on an exact one)."""
@@ -230,7 +249,8 @@ class IndexVersion:
 
     def classifier_for(
         self, audience: Audience,
-    ) -> tuple[ArticleClassifier | PrototypeClassifier | None, np.ndarray | None]:
+    ) -> tuple[ArticleClassifier | PrototypeClassifier | JoinedPrototypes | None,
+               np.ndarray | None]:
         """The article classifier serving ``audience`` and the mask of the classes it may
         return (None: all of them)."""
         if audience == "public":
@@ -253,6 +273,225 @@ class IndexVersion:
         return lexical.search(self._conn(), query, audience, n,
                               public_table=self.has_public_lexical,
                               vocabulary=self.has_lexical_vocabulary)
+
+
+class DeltaVersion(IndexVersion):
+    """A delta version (``store``) served over its base: the base's loaded ``IndexVersion`` is
+    reused as it is (its FAISS index, rows and classifier are not read again) and only the
+    delta's own files are loaded, so a replica picks up an edit in the time the delta takes.
+
+    * dense: the base's FAISS index searched with a selector of audience AND not tombstoned
+      (inside FAISS, as for any version), the delta's flat index beside it, merged by score;
+    * lexical: the base's BM25 (``lexical.search``) without tombstoned rows, and the delta's
+      rows scored by the same BM25 formula with the base's table statistics plus the delta's
+      (``_delta_bm25``; a delta's own FTS5 statistics would describe a handful of rows);
+    * coverage: document frequencies of base (without tombstoned articles) plus delta;
+    * classifier: the base's prototypes joined with the delta's rows (``JoinedPrototypes``),
+      or, for a KB whose classifier is a logistic regression, the delta's complete one.
+    """
+
+    def __init__(self, folder: Path, base: IndexVersion) -> None:
+        import faiss
+
+        own = IndexVersion(folder, classifiers=False)
+        self.folder, self.name, self.manifest = folder, folder.name, own.manifest
+        self.base, self.own = base, own
+        conn = own._conn()
+        self.tombstones = {r[0] for r in conn.execute("SELECT article_id FROM tombstones")}
+        hidden = [r for a in self.tombstones for r in base.article_rows.get(a, ())]
+        self.hidden_rows = set(hidden)
+        self.entries = collections.ChainMap(own.entries, base.entries)  # type: ignore[assignment]
+        self.articles = {a: row for a, row in base.articles.items() if a not in self.tombstones}
+        self.articles.update(own.articles)
+        self.first_section = {a: r for a, r in base.first_section.items()
+                              if a not in self.tombstones}
+        self.first_section.update(own.first_section)
+        self.has_terms, self.has_public_terms = base.has_terms, base.has_public_terms
+        self.has_public_lexical = base.has_public_lexical
+        self.has_lexical_vocabulary = base.has_lexical_vocabulary
+        hidden_public = sum(1 for r in hidden if base.entries[r].audience == "public")
+        self.public_count = base.public_count - hidden_public + own.public_count
+        self.median_questions = base.median_questions
+        self.public_articles = sum(1 for a in self.articles.values() if a["audience"] == "public")
+        self.dense_kind = base.dense_kind
+        self.dense = _JoinedDense(self, base.dense.ntotal - len(hidden) + own.dense.ntotal,
+                                  base.dense.d)
+        # FAISS selectors keep pointers to their parts: all of them stay referenced here.
+        self._hidden = faiss.IDSelectorBatch(np.asarray(hidden, np.int64))
+        self._visible = faiss.IDSelectorNot(self._hidden)
+        self._public_visible = faiss.IDSelectorAnd(base._public_selector, self._visible)
+        self.set_nprobe(dense_index.NPROBE)
+        self._load_joined_classifiers(folder)
+        self._stats: dict[str, tuple[int, int]] = {}
+        self._local = threading.local()
+
+    def _load_joined_classifiers(self, folder: Path) -> None:
+        if (folder / FILE).exists():  # complete (a logistic regression's KB)
+            self._load_classifiers(folder)
+            return
+        base = self.base
+        parts = {name: _stored_prototypes(folder / name)
+                 for name in (DELTA_FILE, PUBLIC_DELTA_FILE)}
+        self.classifier = self.public_classifier = None
+        self.public_classes = None
+        if isinstance(base.classifier, PrototypeClassifier):
+            self.classifier = JoinedPrototypes(base.classifier, None, self.tombstones,
+                                               parts[DELTA_FILE])
+        if isinstance(base.public_classifier, PrototypeClassifier):
+            self.public_classifier = JoinedPrototypes(
+                base.public_classifier, base.public_classes, self.tombstones,
+                parts[PUBLIC_DELTA_FILE])
+
+    def set_nprobe(self, nprobe: int) -> None:
+        self._public_params = dense_index.search_parameters(
+            self.base.dense, self._public_visible, nprobe)
+        self._all_params = dense_index.search_parameters(self.base.dense, self._visible, nprobe)
+
+    def dense_search(
+        self, vector: np.ndarray, audience: Audience, n: int
+    ) -> list[tuple[int, float]]:
+        n = min(n, self.public_count if audience == "public" else self.dense.ntotal)
+        if n <= 0:
+            return []
+        base = self.base
+        params = self._public_params if audience == "public" else self._all_params
+        with base._faiss:
+            scores, ids = base.dense.search(vector.reshape(1, -1), min(n, base.dense.ntotal),
+                                            params=params)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        found += self.own.dense_search(vector, audience, n)
+        return sorted(found, key=lambda hit: -hit[1])[:n]
+
+    def _segment(self, article_id: str) -> IndexVersion:
+        return self.own if article_id in self.own.articles else self.base
+
+    def best_entry(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
+        return self._segment(article_id).best_entry(article_id, vector)
+
+    def best_section(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
+        return self._segment(article_id).best_section(article_id, vector)
+
+    def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
+        """The base's BM25 hits that are not tombstoned and the delta's, best first."""
+        extra = min(len(self.hidden_rows), 4 * n)
+        found = [hit for hit in self.base.lexical_search(query, audience, n + extra)
+                 if hit[0] not in self.hidden_rows][:n]
+        found += self._delta_bm25(query, audience, n)
+        return sorted(found, key=lambda hit: -hit[1])[:n]
+
+    def _table_stats(self, table: str) -> tuple[int, int]:
+        """(rows, tokens) of one of the base's FTS5 tables, from its averages record."""
+        if table not in self._stats:
+            block = self.base._conn().execute(
+                f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
+            values = _varints(bytes(block[0])) if block else [0, 0]
+            self._stats[table] = (values[0], values[1] if len(values) > 1 else 0)
+        return self._stats[table]
+
+    def _delta_bm25(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
+        """FTS5's ``bm25`` (k1 = 1.2, b = 0.75) of the delta's rows that match any of the words
+        ``lexical.search`` keeps, with the base's row count, token count and document
+        frequencies added to the delta's."""
+        words = sorted({t.lower() for t in lexical.TOKEN.findall(query)} - terms.FUNCTION_WORDS,
+                       key=lambda t: (-len(t), t))[:lexical.MAX_LEXICAL_TERMS]
+        if not words or not self.own.entries:
+            return []
+        table = "chunks_fts_public" if audience == "public" else "chunks_fts"
+        words = lexical.bounded(self.base._conn(), words, table)
+        stems = sorted({lexical.porter(w) for w in words})
+        marks = ",".join("?" * len(stems))
+        conn = self.own._conn()
+        tf: dict[int, dict[str, int]] = {}
+        for doc, term, count in conn.execute(
+                f"SELECT doc, term, count(*) FROM {table}_instance WHERE term IN ({marks}) "
+                "GROUP BY doc, term", stems):
+            tf.setdefault(int(doc), {})[term] = int(count)
+        if not tf:
+            return []
+        length = dict(conn.execute(f"SELECT doc, count(*) FROM {table}_instance GROUP BY doc"))
+        base_rows, base_tokens = self._table_stats(table)
+        rows = base_rows + len(length)
+        average = (base_tokens + sum(length.values())) / max(rows, 1)
+        df = dict(self.base._conn().execute(
+            f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})", stems).fetchall())
+        for terms_of_doc in tf.values():
+            for term in terms_of_doc:
+                df[term] = df.get(term, 0) + 1
+        idf = {t: max(math.log((rows - df[t] + 0.5) / (df[t] + 0.5)), 1e-6) for t in df}
+        k1, b = 1.2, 0.75
+        scored = [
+            (doc, sum(idf[t] * f * (k1 + 1) / (f + k1 * (1 - b + b * length[doc] / average))
+                      for t, f in found.items()))
+            for doc, found in tf.items()
+        ]
+        return sorted(scored, key=lambda hit: -hit[1])[:n]
+
+    def coverage(self, query: str, article_ids: list[str],
+                 audience: Audience = "internal") -> dict[str, float]:
+        """``terms.coverage`` over base and delta: document frequencies of the base's articles
+        that are not tombstoned plus the delta's."""
+        if not self.has_terms:
+            return {}
+        public = audience == "public" and self.has_public_terms
+        wanted = sorted(terms.query_terms(query))[:terms.MAX_QUERY_TERMS]
+        ids = list(dict.fromkeys(article_ids))
+        if not wanted or not ids:
+            return {a: 1.0 for a in ids}
+        marks = ",".join("?" * len(wanted))
+        only = "AND public = 1 " if public else ""
+        frequency: dict[str, int] = {}
+        hidden = sorted(self.tombstones)
+        for conn, sign, among in ((self.base._conn(), 1, None), (self.own._conn(), 1, None),
+                                  (self.base._conn(), -1, hidden)):
+            for start in range(0, len(among) if among is not None else 1, 500):
+                part = among[start:start + 500] if among is not None else []
+                if among is not None and not part:
+                    continue
+                within = f"AND article_id IN ({','.join('?' * len(part))}) " if part else ""
+                for term, count in conn.execute(
+                        f"SELECT term, count(*) FROM article_terms WHERE term IN ({marks}) "
+                        f"{only}{within}GROUP BY term", [*wanted, *part]):
+                    frequency[term] = frequency.get(term, 0) + sign * count
+        total_articles = self.public_articles if public else len(self.articles)
+        weight = {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5))
+                  for t in wanted}
+        total = sum(weight.values())
+        found = dict.fromkeys(ids, 0.0)
+        for segment in (self.base, self.own):
+            mine = [a for a in ids if self._segment(a) is segment]
+            if not mine:
+                continue
+            for article_id, term in segment._conn().execute(
+                    f"SELECT article_id, term FROM article_terms WHERE term IN ({marks}) "
+                    f"AND article_id IN ({','.join('?' * len(mine))})", [*wanted, *mine]):
+                found[article_id] += weight[term]
+        return {a: found[a] / total for a in ids}
+
+
+class _JoinedDense:
+    """What callers read of a delta version's ``dense``: its size and dimension."""
+
+    def __init__(self, version: DeltaVersion, ntotal: int, d: int) -> None:
+        self.version, self.ntotal, self.d = version, ntotal, d
+
+
+def _varints(data: bytes) -> list[int]:
+    """The SQLite varints in ``data`` (FTS5's averages record: rows, then tokens per
+    column)."""
+    values, at = [], 0
+    while at < len(data):
+        value = 0
+        for i in range(9):
+            byte = data[at]
+            at += 1
+            if i == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        values.append(value)
+    return values
 
 
 class Retriever:
@@ -333,7 +572,7 @@ class Retriever:
                 return version
             raise IndexUnavailable(f"index version {name} could not be loaded; see the log")
         try:
-            loaded = IndexVersion(store.version_path(self.index_dir, name))
+            loaded = self._open(store.version_path(self.index_dir, name))
             if self.nprobe != dense_index.NPROBE:
                 loaded.set_nprobe(self.nprobe)
         except Exception as exc:
@@ -350,6 +589,19 @@ class Retriever:
                     loaded.dense_kind)
         self._version, self._pointer_stat = loaded, pointer
         return loaded
+
+    def _open(self, folder: Path) -> IndexVersion:
+        """Load a version; a delta reuses the base already being served (its own or its
+        delta's), so only the delta's files are read."""
+        base_name = store.base_of(folder)
+        if base_name is None:  # a full version (or an unreadable one: IndexVersion says why)
+            return IndexVersion(folder)
+        serving = self._version
+        if isinstance(serving, DeltaVersion):
+            serving = serving.base
+        if serving is None or serving.name != base_name:
+            serving = IndexVersion(store.version_path(self.index_dir, base_name))
+        return DeltaVersion(folder, serving)
 
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[Hit]:

@@ -10,6 +10,14 @@
         dense.faiss           inner-product FAISS index (exact or IVF), ids = chunk rowids
         manifest.json         model, dimension, chunking, counts, signature
       versions/.tmp-<name>/   a version being written; never read, removed by the next writer
+      parse-cache/            validated articles by file stat (``articles.load_articles``)
+
+Above a size (``build_index(delta_above=...)``) an edit publishes a *delta* version: its
+manifest names a full ``base`` version, and its own files hold only the articles changed
+since that base (rows, FTS5 rows, terms, a flat FAISS index of their vectors, classifier rows)
+plus ``tombstones``, the base's articles that are gone or replaced. A delta is complete over
+its base (never over another delta) and, like every version, immutable; ``prune`` keeps the
+base of every version it keeps.
 
 A reader only ever follows ``CURRENT``; a writer builds a complete version in a temporary folder,
 renames it into place, and only then replaces ``CURRENT``. An interrupted run therefore leaves
@@ -86,6 +94,7 @@ class Manifest:
     chunks: int
     created_at: float
     signature: str  # digest of (id, content hash, path) of every article
+    base: str | None = None  # a delta version: the full version it extends
 
     def write(self, folder: Path) -> None:
         (folder / "manifest.json").write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -158,11 +167,21 @@ def prune(index_dir: Path, keep: int) -> list[str]:
     for tmp in root.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(tmp, ignore_errors=True)
     names = sorted(p.name for p in root.iterdir() if p.is_dir())
-    for name in names[: max(0, len(names) - keep)]:
-        if name != current:
+    kept = set(names[max(0, len(names) - keep):]) | ({current} if current else set())
+    kept |= {b for b in (base_of(root / name) for name in list(kept)) if b is not None}
+    for name in names:
+        if name not in kept:
             shutil.rmtree(root / name, ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def base_of(folder: Path) -> str | None:
+    """The full version a delta version extends (None: a full version, or unreadable)."""
+    try:
+        return Manifest.read(folder).base
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 @contextlib.contextmanager
