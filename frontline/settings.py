@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         32, ge=1, le=65_536, description="Lists an approximate index scans per search: more "
         "is slower and closer to exact search (bench/search.py measures Recall@10)."
     )
+    index_delta_above: int = Field(
+        10_000, ge=0, le=1_000_000_000, description="Articles above which an incremental "
+        "reindex publishes a delta version (the changed articles over the last full version) "
+        "instead of rewriting the whole index, so an edit is searchable in about a second at "
+        "100,000 articles (README, \"Performance\")."
+    )
+    index_delta_share: float = Field(
+        0.05, gt=0.0, le=1.0, description="Share of the full version's articles changed "
+        "since it was written above which a reindex writes a full version again (compaction)."
+    )
 
     # Answer decision (see ARCHITECTURE.md, "Answer decision"): defaults calibrated on the
     # sample KB's 416 dev questions by `frontline eval --calibrate`, which writes its choice to

@@ -84,6 +84,10 @@ def content_hash(raw: bytes) -> str:
 
 def article_files(kb_dir: Path) -> list[Path]:
     """Every article file below ``kb_dir``, sorted; ``FileNotFoundError`` if it is missing."""
+    return [Path(f) for f in _article_paths(kb_dir)]
+
+
+def _article_paths(kb_dir: Path) -> list[str]:
     if not kb_dir.is_dir():
         raise FileNotFoundError(f"knowledge-base folder not found: {kb_dir}")
     # os.walk on strings, pruning hidden and "_" folders as it goes: pathlib's rglob, sort and
@@ -93,7 +97,8 @@ def article_files(kb_dir: Path) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(("_", "."))]
         found += [os.path.join(folder, n) for n in names
                   if n.endswith(".md") and not n.startswith(("_", "."))]
-    return [Path(f) for f in sorted(found, key=lambda f: f.split(os.sep))]
+    # by path components: the separator sorts before every other character
+    return sorted(found, key=lambda f: f.replace(os.sep, "\0"))
 
 
 def _key_line(front_lines: list[str], key: str, offset: int) -> int:
@@ -225,32 +230,83 @@ def load_articles(kb_dir: Path, *, skip_invalid: bool = False,
     ``FileNotFoundError`` if the folder does not exist. ``cache``: a parse-cache file, read and
     updated (see the module docstring); a missing or unreadable one is rebuilt.
     """
-    result = LoadResult()
-    files = article_files(kb_dir)
+    scan = scan_articles(kb_dir, skip_invalid=skip_invalid, cache=cache)
+    return LoadResult(scan.articles(), scan.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A valid article as a scan lists it: what tells versions apart, without its text."""
+
+    id: str
+    content_hash: str
+    path: str  # the file, as found below the KB folder
+
+
+@dataclass
+class Scan:
+    """Every valid article of a KB folder (``listed``, path order) and the errors of the
+    others; ``article`` gives an entry's ``Article``, parsed now or read from the cache."""
+
+    listed: list[Listed]
+    errors: list[ArticleError]
+    parsed: dict[str, Article]
+    cache: _ParseCache | None
+
+    def article(self, entry: Listed) -> Article:
+        found = self.parsed.get(entry.path)
+        if found is None and self.cache is not None:
+            found = self.cache.article(Path(entry.path))
+        return found if found is not None else parse_article(Path(entry.path))
+
+    def articles(self) -> list[Article]:
+        if self.cache is not None:
+            self.cache.read_all()
+        return [self.article(e) for e in self.listed]
+
+
+def scan_articles(kb_dir: Path, *, skip_invalid: bool = False,
+                  cache: Path | None = None) -> Scan:
+    """``load_articles`` without building the ``Article`` of files the cache vouches for:
+    at 100,000 articles an edit then costs a ``stat`` per file, not a parse (or even a read
+    of the cached text). The same validation and errors as ``load_articles``."""
     parsed = _ParseCache(cache) if cache is not None else None
+    files = _article_paths(kb_dir)
+    listed: list[Listed] = []
+    fresh: dict[str, Article] = {}
+    errors: list[ArticleError] = []
     try:
         for path in files:
+            known = parsed.listed(path) if parsed is not None else None
+            if known is not None:
+                listed.append(known)
+                continue
             try:
-                article = parsed.get(path) if parsed is not None else None
-                if article is None:
-                    article = parse_article(path)
-                    if parsed is not None:
-                        parsed.put(article)
-                result.articles.append(article)
+                article = parse_article(Path(path))
             except ArticleError as exc:
                 if not skip_invalid:
                     raise
-                result.errors.append(exc)
+                errors.append(exc)
+                continue
+            if parsed is not None:
+                parsed.put(article)
+            fresh[path] = article
+            listed.append(Listed(article.id, article.content_hash, path))
     finally:
         if parsed is not None:
             parsed.save(files)
-    duplicates = check_unique_ids(result.articles)
+    scan = Scan(listed, errors, fresh, parsed)
+    seen: dict[str, int] = {}
+    for entry in listed:
+        seen[entry.id] = seen.get(entry.id, 0) + 1
+    repeated = [scan.article(e) for e in listed if seen[e.id] > 1]
+    duplicates = check_unique_ids(repeated)
     if duplicates and not skip_invalid:
         raise duplicates[0]
-    bad = {err.path for err in duplicates}
-    result.articles = [a for a in result.articles if a.path not in bad]
-    result.errors.extend(duplicates)
-    return result
+    bad = {str(err.path) for err in duplicates}
+    scan.listed = [e for e in listed if e.path not in bad]
+    scan.errors.extend(duplicates)
+    return scan
 
 
 _CACHE_SCHEMA = """
@@ -263,38 +319,68 @@ CREATE TABLE IF NOT EXISTS parsed (
 
 
 class _ParseCache:
-    """Validated articles by path, each with the ``stat`` it was parsed from."""
+    """Validated articles by path, each with the ``stat`` it was parsed from. Only paths,
+    stats, ids and hashes are read up front; an article's text when it is asked for."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
         self.started_ns = time.time_ns()
-        self.rows: dict[str, tuple] = {}
-        self.fresh: list[tuple] = []
+        self.rows: dict[str, tuple[str, str, str]] = {}  # path -> (stat, id, content hash)
+        self.full: dict[str, tuple] = {}  # type: ignore[type-arg]
+        self.fresh: list[tuple] = []  # type: ignore[type-arg]
         self.stats: dict[str, str] = {}
         self.corrupt = False
         try:
             conn = sqlite3.connect(file, timeout=10)
             try:
                 if conn.execute("PRAGMA user_version").fetchone()[0] == CACHE_FORMAT:
-                    self.rows = {r[0]: r[1:] for r in conn.execute("SELECT * FROM parsed")}
+                    self.rows = {r[0]: r[1:] for r in conn.execute(
+                        "SELECT path, stat, id, content_hash FROM parsed")}
             finally:
                 conn.close()
         except sqlite3.Error:
             self.rows, self.corrupt = {}, True  # unreadable: rebuilt by save()
 
-    def _stat(self, path: Path) -> str | None:
+    def _stat(self, path: str) -> str | None:
         st = os.stat(path)
         if self.started_ns - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_S * 1e9:
             return None  # too recent to trust the timestamps
         return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
-    def get(self, path: Path) -> Article | None:
+    def listed(self, path: str) -> Listed | None:
+        """The cached entry of ``path`` when its stat still matches, else None."""
         stat = self._stat(path)
         if stat is None:
             return None
-        self.stats[str(path)] = stat
-        row = self.rows.get(str(path))
+        self.stats[path] = stat
+        row = self.rows.get(path)
         if row is None or row[0] != stat:
+            return None
+        return Listed(row[1], row[2], path)
+
+    def read_all(self) -> None:
+        """Read every cached text at once (a whole-KB load)."""
+        if len(self.full) >= len(self.rows):
+            return
+        self._read("SELECT * FROM parsed", ())
+
+    def _read(self, sql: str, args: tuple) -> None:  # type: ignore[type-arg]
+        try:
+            conn = sqlite3.connect(self.file, timeout=10)
+            try:
+                self.full.update((r[0], r[1:]) for r in conn.execute(sql, args))
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass  # parsed again by the caller
+
+    def article(self, path: Path) -> Article | None:
+        """The cached ``Article`` of a path ``listed`` vouched for (None: not cached)."""
+        key = str(path)
+        if key not in self.full:
+            self._read("SELECT * FROM parsed WHERE path = ?", (key,))
+        row = self.full.get(key)
+        if row is None or row[0] != self.rows.get(key, ("",))[0]:
             return None
         aid, title, audience, body, tags, url, questions, body_line, digest = row[1:]
         return Article(id=aid, title=title, audience=audience, body=body, path=path,
@@ -311,10 +397,10 @@ class _ParseCache:
                            article.url, json.dumps(list(article.questions)),
                            article.body_line, article.content_hash))
 
-    def save(self, files: list[Path]) -> None:
+    def save(self, files: list[str]) -> None:
         """Record the newly parsed articles and forget files that are gone (best effort: a
         cache that cannot be written only costs the next load its speed)."""
-        present = {str(p) for p in files}
+        present = set(files)
         gone = [(p,) for p in self.rows if p not in present]
         if not self.fresh and not gone and self.rows:
             return

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from indexer import classifier, store, terms
 from indexer import dense as dense_index
-from indexer.articles import Article, ArticleError, load_articles
+from indexer.articles import Article, ArticleError, Listed, Scan, scan_articles
 from indexer.chunking import Chunk, chunk
 from indexer.embedding import Embedder
 
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 # Called with (chunks_done, chunks_total) while embedding.
 ProgressFn = Callable[[int, int], None]
 # The defaults of the index_delta_above and index_delta_share settings (README, "Performance").
-DELTA_ABOVE = 20_000
+DELTA_ABOVE = 10_000  # at 10,000 a full version took 1.4 s, at 20,000 5.8 s (bench/search.py)
 DELTA_SHARE = 0.05
 
 
@@ -61,7 +62,7 @@ class _Written:
     dim: int
 
 
-def _signature(articles: list[Article], kb_dir: Path) -> str:
+def _signature(articles: list[Listed], kb_dir: Path) -> str:
     """What a version was built from; a new classifier or terms format makes every old version
     stale."""
     digest = hashlib.sha256(f"classifier {classifier.FORMAT} terms {terms.FORMAT}\n".encode())
@@ -79,14 +80,14 @@ def parse_cache_file(index_dir: Path, kb_dir: Path) -> Path:
     return index_dir / "parse-cache" / f"{key}.sqlite"
 
 
-def _rel(path: Path, kb_dir: Path) -> str:
+def _rel(path: Path | str, kb_dir: Path) -> str:
     text, root = str(path), str(kb_dir)
     if text.startswith(root + os.sep) and root not in ("", "."):  # Path.relative_to is slow
         return text[len(root) + 1:].replace(os.sep, "/")
     try:
-        return path.relative_to(kb_dir).as_posix()
+        return Path(path).relative_to(kb_dir).as_posix()
     except ValueError:
-        return path.as_posix()
+        return Path(path).as_posix()
 
 
 def build_index(
@@ -124,13 +125,13 @@ def build_index(
     if another writer holds the index.
     """
     started = time.perf_counter()
-    loaded = load_articles(kb_dir, skip_invalid=skip_invalid,
+    loaded = scan_articles(kb_dir, skip_invalid=skip_invalid,
                            cache=parse_cache_file(index_dir, kb_dir) if parse_cache else None)
     skipped = [str(err) for err in loaded.errors]
     for message in skipped:
         logger.warning("skipped invalid article %s", message)
-    articles = loaded.articles
-    signature = _signature(articles, kb_dir)
+    listed = loaded.listed
+    signature = _signature(listed, kb_dir)
 
     with store.writer_lock(index_dir, timeout=lock_timeout):
         store.prune(index_dir, keep_versions)  # also clears temps of interrupted runs
@@ -166,14 +167,16 @@ def build_index(
             if reusable and prev_manifest is not None and prev_manifest.base is not None:
                 # the previous version is a delta: its base is what a version starts from
                 base_dir, donor = store.version_path(index_dir, prev_manifest.base), prev_dir
-            plan = _delta_plan(base_dir, articles, kb_dir, delta_above, delta_share, donor)
+                if not (base_dir / "manifest.json").exists():  # removed by hand: start over
+                    base_dir, donor = None, None
+            plan = _delta_plan(base_dir, loaded, kb_dir, delta_above, delta_share, donor)
             if plan is not None:
                 written = _write_delta(tmp, plan, kb_dir, embedder, donor, chunk_max_chars,
                                        progress)
             else:
                 written = _write_version(
                     tmp,
-                    articles,
+                    loaded.articles(),
                     kb_dir,
                     embedder,
                     base_dir,
@@ -187,7 +190,7 @@ def build_index(
                 model=embedder.name,
                 dim=written.dim,
                 chunk_max_chars=chunk_max_chars,
-                articles=len(articles),
+                articles=len(listed),
                 chunks=written.chunks,
                 created_at=time.time(),
                 signature=signature,
@@ -202,7 +205,7 @@ def build_index(
     seconds = time.perf_counter() - started
     embed_seconds = written.embed_seconds
     result = IndexSummary(
-        articles=len(articles),
+        articles=len(listed),
         chunks=written.chunks,
         reembedded=written.reembedded,
         removed=written.removed,
@@ -439,12 +442,13 @@ CREATE VIRTUAL TABLE chunks_fts_public_instance USING fts5vocab(chunks_fts_publi
 """
 
 
-def _delta_plan(base_dir: Path | None, articles: list[Article], kb_dir: Path,
+def _delta_plan(base_dir: Path | None, scan: Scan, kb_dir: Path,
                 delta_above: int, delta_share: float, donor: Path | None
                 ) -> _DeltaPlan | None:
     """What a delta over ``base_dir`` would hold, or None when a full version is due: at or
     below ``delta_above`` articles, without a base of the current formats, or when more than
     ``delta_share`` of the base's articles changed (compaction)."""
+    articles = scan.listed
     if base_dir is None or len(articles) <= delta_above:
         return None
     conn = store.connect(base_dir / "meta.sqlite", readonly=True)
@@ -470,7 +474,8 @@ def _delta_plan(base_dir: Path | None, articles: list[Article], kb_dir: Path,
         finally:
             conn.close()
     tombstones = sorted(gone | {a.id for a in changed if a.id in base})
-    return _DeltaPlan(base_dir, changed, tombstones, len(previous - current))
+    return _DeltaPlan(base_dir, [scan.article(a) for a in changed], tombstones,
+                      len(previous - current))
 
 
 class _Segments:
@@ -478,7 +483,7 @@ class _Segments:
 
     def __init__(self, base: Path, above: int, delta) -> None:  # type: ignore[no-untyped-def]
         self.base_file, self.above, self.delta = base / "dense.faiss", above, delta
-        self._base = None
+        self._base: Any = None
 
     def reconstruct_batch(self, rows: np.ndarray) -> np.ndarray:
         import faiss

@@ -153,7 +153,10 @@ class IndexVersion:
                      for rows in self.article_rows.values()]
         self.median_questions = float(np.median(questions)) if questions else 0.0
         self.public_articles = sum(1 for a in self.articles.values() if a["audience"] == "public")
-        self.classifier = self.public_classifier = self.public_classes = None
+        self.classifier: ArticleClassifier | PrototypeClassifier | JoinedPrototypes | None = None
+        self.public_classifier: (
+            ArticleClassifier | PrototypeClassifier | JoinedPrototypes | None) = None
+        self.public_classes: np.ndarray | None = None
         if classifiers:
             self._load_classifiers(folder)
         self.dense_kind = dense_index.kind(self.dense)
@@ -167,14 +170,13 @@ class IndexVersion:
         self._faiss = threading.Lock()
 
     def _load_classifiers(self, folder: Path) -> None:
-        self.classifier: ArticleClassifier | PrototypeClassifier | JoinedPrototypes | None = (
-            ArticleClassifier.load(folder))
+        self.classifier = ArticleClassifier.load(folder)
         # Public searches use the classifier trained on public articles alone; a KB without
         # internal articles has one classifier, and a version written before the public one
         # existed falls back to the full one with internal classes masked out.
         own = ArticleClassifier.load(folder, PUBLIC_FILE)
         self.public_classifier = own if own is not None else self.classifier
-        self.public_classes: np.ndarray | None = (
+        self.public_classes = (
             np.asarray([self.articles[c]["audience"] == "public"
                         for c in self.public_classifier.classes])
             if self.public_classifier is not None and own is None else None
@@ -314,8 +316,8 @@ class DeltaVersion(IndexVersion):
         self.median_questions = base.median_questions
         self.public_articles = sum(1 for a in self.articles.values() if a["audience"] == "public")
         self.dense_kind = base.dense_kind
-        self.dense = _JoinedDense(self, base.dense.ntotal - len(hidden) + own.dense.ntotal,
-                                  base.dense.d)
+        self.dense = _JoinedDense(  # type: ignore[assignment]
+            self, base.dense.ntotal - len(hidden) + own.dense.ntotal, base.dense.d)
         # FAISS selectors keep pointers to their parts: all of them stay referenced here.
         self._hidden = faiss.IDSelectorBatch(np.asarray(hidden, np.int64))
         self._visible = faiss.IDSelectorNot(self._hidden)

@@ -224,6 +224,8 @@ class KnowledgeBase:
                 chunk_max_chars=self.settings.chunk_max_chars,
                 keep_versions=self.settings.index_keep_versions,
                 approximate_above=self.settings.index_approximate_above,
+                delta_above=self.settings.index_delta_above,
+                delta_share=self.settings.index_delta_share,
                 lock_timeout=lock_timeout,
                 progress=progress,
             )
