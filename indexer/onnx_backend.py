@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embedding import load_sentence_transformer, model_identity, token_batches
+from indexer.embedding import (
+    load_sentence_transformer,
+    model_identity,
+    pad_batch,
+    token_batches,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -232,15 +237,11 @@ class OnnxEmbedder:
         out = np.empty((len(texts), dim), dtype=np.float32)
         pad = self._tokenizer.pad_token_id or 0
         for idx in token_batches([len(x) for x in ids], self.batch_size):
-            width = max(len(ids[i]) for i in idx)
-            feed = {name: np.zeros((len(idx), width), dtype=np.int64) for name in self._inputs}
-            feed["input_ids"].fill(pad)
-            for row, i in enumerate(idx):
-                n = len(ids[i])
-                feed["input_ids"][row, :n] = ids[i]
-                feed["attention_mask"][row, :n] = 1
-                if types is not None and "token_type_ids" in feed:
-                    feed["token_type_ids"][row, :n] = types[i]
+            input_ids, mask, token_types = pad_batch(ids, types, idx, pad)
+            feed = {"input_ids": input_ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = (np.zeros_like(input_ids) if token_types is None
+                                          else token_types)
             hidden = self._session.run(["last_hidden_state"], feed)[0]
             out[idx] = _pool(hidden, feed["attention_mask"], self._info["pooling"])
             if progress is not None:

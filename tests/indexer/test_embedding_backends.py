@@ -15,7 +15,13 @@ from frontline.knowledge import default_embedding_model
 from frontline.knowledge.tuning import ServingEmbedder
 from frontline.settings import Settings
 from indexer import SentenceTransformerEmbedder, chunk, load_articles, onnx_backend
-from indexer.embedding import make_embedder, token_batches, token_lengths
+from indexer.embedding import (
+    _linear_gelu_forward,
+    make_embedder,
+    token_batches,
+    token_lengths,
+    use_onednn,
+)
 from tests.conftest import SAMPLE_KB, make_settings
 
 logger = logging.getLogger(__name__)
@@ -49,13 +55,45 @@ def export_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_torch_path_matches_sentence_transformers_encode(
         real_embedder: SentenceTransformerEmbedder, sample_texts: list[str],
         reference: np.ndarray) -> None:
-    # The batches are cut by tokens, not characters; the vectors, and their order, must be
-    # what sentence-transformers' own encode gives.
-    model = real_embedder._load()
+    # The batches are cut by tokens, not characters, and the products run through oneDNN; the
+    # vectors, and their order, must be what sentence-transformers' own encode gives on an
+    # untouched model (torch's default BLAS).
+    assert real_embedder.onednn and use_onednn_active(real_embedder._load())
+    plain = SentenceTransformerEmbedder(default_embedding_model(), onednn=False)
+    model = plain._load()
+    assert not use_onednn_active(model)
     expected = model.encode(sample_texts, normalize_embeddings=True, convert_to_numpy=True)
     cosine = (expected * reference).sum(axis=1)
-    assert cosine.min() > 0.9999
+    assert cosine.min() > 0.99999
+    assert np.abs(expected - reference).max() < 1e-5
     assert np.allclose(np.linalg.norm(reference, axis=1), 1.0, atol=1e-5)
+    # One text alone (a chat turn's query) and the same texts in another order: same vectors.
+    order = list(range(len(sample_texts)))[::-1]
+    again = real_embedder.embed([sample_texts[i] for i in order])
+    assert np.abs(again - reference[order]).max() < 1e-5
+    alone = real_embedder.embed(sample_texts[-1:])
+    assert np.abs(alone - expected[-1:]).max() < 1e-5
+
+
+def use_onednn_active(model: object) -> bool:
+    """Whether the model's first layer runs its products through oneDNN (``use_onednn``)."""
+    layer = model[0].auto_model.encoder.layer[0]  # type: ignore[index]
+    return getattr(layer.intermediate.forward, "__func__", None) is _linear_gelu_forward
+
+
+def test_use_onednn_changes_every_linear_and_keeps_training_on_torch() -> None:
+    import torch
+
+    model = SentenceTransformerEmbedder(default_embedding_model(), onednn=False)._load()
+    linears = sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    assert use_onednn(model) == linears == 37  # 6 x (Q, K, V, O, FFN up, down) + the pooler
+    # With gradients on, torch's own forward runs (a model being trained keeps autograd).
+    features = model.preprocess(["how do I reset my password"])
+    vector = model(features)["sentence_embedding"]
+    assert vector.requires_grad
+    with torch.inference_mode():
+        fast = model(features)["sentence_embedding"]
+    assert torch.allclose(vector.detach(), fast, atol=1e-5)
 
 
 def test_token_batches_pad_less_than_character_sorted_batches(
