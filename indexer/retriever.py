@@ -33,6 +33,7 @@ from indexer import lexical, store, terms
 from indexer.classifier import (
     DELTA_FILE,
     FILE,
+    PROTOTYPE_SCALE,
     PUBLIC_DELTA_FILE,
     PUBLIC_FILE,
     ArticleClassifier,
@@ -58,6 +59,13 @@ Ranking = Literal["retrieval", "fused", "classifier", "auto"]
 RANKINGS: tuple[str, ...] = ("retrieval", "fused", "classifier", "auto")
 AUTO_MIN_QUESTIONS = 3
 RRF_K = 60
+# The prototype classifier's ranking and confidence (``_supported``): its best SUPPORT_POOL
+# articles re-scored with SUPPORT_WEIGHT × their best body section's cosine, the confidence a
+# softmax over the best SUPPORT_CONFIDENCE of them. Chosen on the sample KB's dev split inside
+# the generated 5,000- and 20,000-article KBs (bench/quality_scale.py; README, "At scale").
+SUPPORT_POOL = 128
+SUPPORT_WEIGHT = 1.5
+SUPPORT_CONFIDENCE = 40
 SNIPPET_CHARS = 300
 # A version that failed to load is tried again after this many seconds, not on every search.
 RETRY_FAILED_LOAD_S = 30.0
@@ -659,9 +667,13 @@ class Retriever:
         if ranking != "retrieval" and model is not None:
             # The classifier's probability is the confidence in either ranking.
             probs = model.probabilities(vector, query, allowed)
-            top = np.argsort(-probs)[: self.candidates]
-            confidence = {str(model.classes[i]): float(probs[i]) for i in top if probs[i] > 0}
-            by_classifier = sorted(confidence, key=lambda a: -confidence[a])
+            if model.kind == PrototypeClassifier.kind:
+                by_classifier, confidence = _supported(version, model.classes, probs, vector)
+            else:
+                top = np.argsort(-probs)[: self.candidates]
+                confidence = {str(model.classes[i]): float(probs[i])
+                              for i in top if probs[i] > 0}
+                by_classifier = sorted(confidence, key=lambda a: -confidence[a])
             order = by_classifier if ranking == "classifier" else _fuse(order, by_classifier)
 
         shortlist = [
@@ -700,6 +712,38 @@ class Retriever:
                 )
             )
         return hits
+
+
+def _supported(version: IndexVersion, classes: np.ndarray, probs: np.ndarray,
+               vector: np.ndarray) -> tuple[list[str], dict[str, float]]:
+    """The prototype classifier's ranking and confidence, supported by each article's body.
+
+    Over thousands of articles the classifier's softmax spreads its mass over every near-topic
+    neighbour, so its probability falls with the KB's size, and an article whose example
+    questions match half a question ranks with the one whose body answers it. So its
+    ``SUPPORT_POOL`` most probable articles are re-scored by the classifier's score plus
+    ``SUPPORT_WEIGHT`` × the cosine of the article's best body section (an answer is supported
+    by its body, not by one example question alone), and the confidence is a softmax of that
+    score over the ``SUPPORT_CONFIDENCE`` best of them only: a distribution over a fixed number
+    of contenders, the same at 5,000 articles as at 68. (log p differs from the classifier's
+    logit by a constant, so ``log p + scale × weight × cosine`` orders and normalizes exactly
+    like the score.)"""
+    n = int(np.count_nonzero(probs > 0))
+    if n == 0:
+        return [], {}
+    pool = min(SUPPORT_POOL, n)
+    top = np.argpartition(-probs, pool - 1)[:pool] if pool < len(probs) else np.arange(len(probs))
+    top = top[probs[top] > 0]
+    ids = [str(classes[i]) for i in top]
+    support = np.asarray([version.best_section(a, vector)[0] for a in ids], np.float64)
+    scores = np.log(probs[top].astype(np.float64)) + (
+        PROTOTYPE_SCALE * SUPPORT_WEIGHT) * support
+    order = np.argsort(-scores, kind="stable")
+    best = order[:SUPPORT_CONFIDENCE]
+    weights = np.exp(scores[best] - scores[best[0]])
+    weights /= weights.sum()
+    ranked = [ids[i] for i in order]
+    return ranked, {ids[i]: float(w) for i, w in zip(best, weights, strict=True)}
 
 
 def _fuse(*rankings: list[str]) -> list[str]:

@@ -167,3 +167,37 @@ def test_internal_articles_never_change_public_prototype_scores(  # type: ignore
     assert public() == before
     reps = Retriever(index, embedder, ranking="classifier").search(queries[0], "internal", 3)
     assert "refund-runbook" in [h.article_id for h in reps]
+
+
+def test_prototype_confidence_holds_as_near_topic_articles_are_added(  # type: ignore[no-untyped-def]
+        small_kb: Path, tmp_path: Path, embedder, monkeypatch) -> None:
+    """The prototype classifier's confidence (``retriever._supported``): a softmax over a
+    fixed number of contenders, re-scored by their body's support. Articles that repeat
+    half of a question but whose bodies do not answer it keep the right article first and
+    take far less of its confidence than of the classifier's probability over every article."""
+    monkeypatch.setattr(classifier, "MAX_CLASSES", 2)
+    query = "I forgot my password and can't sign in"
+    index = tmp_path / "index"
+    build_index(small_kb, index, embedder)
+    alone = Retriever(index, embedder, ranking="classifier").search(query, "public", 3)
+    assert alone[0].article_id == "reset-password"
+    rng = random.Random(4)
+    for i in range(120):  # near-topic neighbours: half a real question, an unrelated body
+        noun = rng.choice(("invoice", "team", "workspace", "report", "plan", "export"))
+        write_article(small_kb, f"near-{i:03d}", f"{noun.title()} settings {i}",
+                      f"## {noun.title()}\nThe {noun} page lists every {noun} by date.\n",
+                      questions=(f"forgot my {noun} password", f"can't sign in to {noun} {i}"))
+    build_index(small_kb, index, embedder)
+    retriever = Retriever(index, embedder, ranking="classifier")
+    crowded = retriever.search(query, "public", 3)
+    assert crowded[0].article_id == "reset-password"
+    version = retriever.current()
+    model, allowed = version.classifier_for("public")
+    probs = model.probabilities(embedder.embed([query])[0], query, allowed)
+    before = float(probs[list(model.classes).index("reset-password")])
+    assert alone[0].confidence is not None and crowded[0].confidence is not None
+    # with every article in one softmax the neighbours take a large share; over the
+    # supported contenders the right article keeps nearly all of its confidence
+    assert alone[0].confidence - crowded[0].confidence < 0.5 * (alone[0].confidence - before)
+    assert crowded[0].confidence > 0.5
+    assert all(h.confidence is not None and 0 <= h.confidence <= 1 for h in crowded)
