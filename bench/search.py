@@ -39,7 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from frontline.knowledge import default_embedding_model
-from indexer import Retriever, SentenceTransformerEmbedder, build_index, dense, load_articles
+from indexer import (
+    Retriever,
+    SentenceTransformerEmbedder,
+    build_index,
+    dense,
+    lexical,
+    load_articles,
+)
 from indexer.lexical import TOKEN
 
 WORD = re.compile(r"[a-z]{3,}")
@@ -127,6 +134,32 @@ def old_lexical(version, query: str, n: int = 50) -> list:  # type: ignore[no-un
         "ORDER BY bm25(chunks_fts) LIMIT ?", (match, n)).fetchall()
 
 
+def previous_lexical(version, query: str, n: int = 50) -> list:  # type: ignore[no-untyped-def]
+    """The public lexical query of 2026-12-01 (the baseline of issue 15's lexical work): the
+    rarest words within the row bounds, any of them matching (the rarest word alone when
+    every word is common), document frequencies counted by the FTS5 vocabulary table on
+    every query."""
+    words = lexical.query_words(query)
+    if not words:
+        return []
+    stems = {w: lexical.porter(w) for w in words}
+    rows = dict(version._conn().execute(
+        f"SELECT term, doc FROM chunks_fts_public_vocab WHERE term IN "
+        f"({','.join('?' * len(set(stems.values())))})", sorted(set(stems.values()))).fetchall())
+    kept: list[str] = []
+    total = 0
+    for word in sorted(words, key=lambda w: (rows.get(stems[w], 0), w)):
+        count = rows.get(stems[word], 0)
+        if kept and (count > 5_000 or total + count > 20_000):  # its bounds
+            break
+        kept.append(word)
+        total += count
+    match = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(kept))
+    return version._conn().execute(
+        "SELECT rowid, -bm25(chunks_fts_public) FROM chunks_fts_public WHERE chunks_fts_public "
+        "MATCH ? ORDER BY bm25(chunks_fts_public) LIMIT ?", (match, n)).fetchall()
+
+
 def kb_section(sample: Path, words: WordVectorEmbedder, n: int, approximate_above: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
@@ -146,8 +179,12 @@ def kb_section(sample: Path, words: WordVectorEmbedder, n: int, approximate_abov
         rows = []
         for label, fn in (
             ("lexical, before (all words, joined)", lambda q: old_lexical(version, q)),
-            ("lexical, now (public table, topic words)",
+            ("lexical, 2026-12-01 (OR of rarest, df read)",
+             lambda q: previous_lexical(version, q)),
+            ("lexical, now (cached df, AND if all common)",
              lambda q: version.lexical_search(q, "public", 50)),
+            ("lexical, internal (whole table, no join)",
+             lambda q: version.lexical_search(q, "internal", 50)),
             ("dense, public", lambda q: version.dense_search(words.embed([q])[0], "public", 50)),
             ("full path (hybrid + classifier/coverage)",
              lambda q: retriever.search(q, "public", 10)),
