@@ -446,12 +446,14 @@ class JoinedPrototypes:
 
     def __init__(self, base: PrototypeClassifier, base_allowed: np.ndarray | None,
                  hidden: set[str], delta: PrototypeClassifier | None) -> None:
-        keep = np.asarray([str(c) not in hidden for c in base.classes], bool)
-        if base_allowed is not None:
-            keep &= base_allowed
+        gone = np.isin(base.classes, np.asarray(sorted(hidden), dtype=base.classes.dtype))
+        keep = ~gone if base_allowed is None else ~gone & base_allowed
         self.base, self.delta = base, delta
         if delta is not None:
-            df = np.bincount(base.term_indices, minlength=HASH_DIMS)
+            df = base.__dict__.get("_df")
+            if df is None:  # the base's document frequencies, kept for the next delta
+                df = base.__dict__["_df"] = np.bincount(base.term_indices, minlength=HASH_DIMS)
+            df = df.copy()
             for i in np.flatnonzero(~keep):
                 df[base.row(int(i))[1]] -= 1
             df += np.bincount(delta.term_indices, minlength=HASH_DIMS)

@@ -71,7 +71,7 @@ def _edit(kb: Path) -> None:
 
 def _queries(kb: Path) -> list[str]:
     articles = load_articles(kb).articles
-    return [q for a in articles for q in a.questions[:2]] + [a.title for a in articles] + [
+    return [q for a in articles[::2] for q in a.questions[:1]] + [
         "zebracorn token", "export the gantt chart as pdf", "quokka approvals",
         "cancel my subscription"]
 
@@ -234,7 +234,7 @@ def test_the_service_reuses_its_base_and_a_cold_replica_loads_base_and_delta(
     assert {"export-gantt", "second"} <= set(again.own.articles)  # one delta, over the base
     cold = Retriever(site / "index", embedder)
     assert cold.current().name == again.name and cold.current().base is not base_version
-    for query in [*_queries(site / "kb")[:40], "kiwifruit"]:
+    for query in [*_queries(site / "kb")[::2], "kiwifruit"]:
         for audience in ("public", "internal"):
             assert [h.to_dict() for h in cold.search(query, audience, 5)] == [
                 h.to_dict() for h in retriever.search(query, audience, 5)]
