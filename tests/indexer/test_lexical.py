@@ -83,7 +83,10 @@ def test_when_every_word_is_common_rows_must_hold_the_two_rarest(tmp_path: Path,
     assert all(abs(score - full[r]) < 1e-9 for r, score in hits)
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
 
-    # No row holds both: the rarest word alone.
+    # No row holds both rarest ("monthly" in 3 rows, "archive" in 9): the rarest alone.
+    monkeypatch.setattr(lexical, "MAX_TERM_ROWS", 2)
+    assert lexical.plan(conn, ["monthly", "archive", "workspace"], "chunks_fts_public") == (
+        lexical.Terms(["monthly", "archive"], every=True))
     hits = lexical.search(conn, "monthly archive workspace", "public", 50)
     monthly = {i for i, t in enumerate(texts, start=1) if "monthly" in t}
     assert {r for r, _ in hits} == monthly
