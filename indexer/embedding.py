@@ -265,7 +265,8 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 def make_embedder(model: str, backend: str = "torch", *, export_root: Path | None = None,
                   batch_size: int = 64, threads: int = 0) -> Embedder:
     """The embedder for ``FRONTLINE_EMBEDDING_BACKEND``: ``torch`` (fp32, the default),
-    ``onnx`` (onnxruntime, fp32) or ``onnx-int8`` (onnxruntime, dynamic int8 quantization).
+    ``onnx`` (onnxruntime, fp32) or ``onnx-int8`` (onnxruntime, block-wise int8:
+    ``onnx_backend._quantize``).
     ONNX exports are kept under ``export_root`` (``indexer.onnx_backend``). Raises
     ``ValueError`` naming the setting for any other value."""
     if backend == "torch":
