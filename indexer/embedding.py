@@ -241,7 +241,7 @@ def use_onednn(module: Any) -> int:
                 getattr(sub, "LayerNorm", None), torch.nn.LayerNorm):
             sub.forward = types.MethodType(_linear_add_norm_forward, sub)
         elif isinstance(sub, torch.nn.Linear):
-            sub.forward = types.MethodType(_linear_forward, sub)
+            sub.forward = types.MethodType(_linear_forward, sub)  # type: ignore[method-assign]
             changed += 1
     return changed
 
