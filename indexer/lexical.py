@@ -148,19 +148,18 @@ def frequencies(conn: sqlite3.Connection, table: str, stems: list[str]) -> dict[
                 _frequencies.move_to_end(key)
     missing = [s for s in distinct if s not in cached]
     if missing:
-        found = dict.fromkeys(missing, 0)
-        found.update(conn.execute(
+        # Only the table's own terms are kept (a bounded vocabulary, whatever is asked).
+        found = dict(conn.execute(
             f"SELECT term, doc FROM {table}_vocab WHERE term IN ({','.join('?' * len(missing))})",
             missing).fetchall())
         if key is not None:
             with _frequencies_lock:
-                cached = _frequencies.setdefault(key, cached)
-                cached.update(found)
+                stored = _frequencies.setdefault(key, {})
+                stored.update(found)
                 while len(_frequencies) > _FREQUENCY_FILES:
                     _frequencies.popitem(last=False)
-        else:
-            cached = found
-    return {s: cached[s] for s in distinct if cached[s]}
+        cached = {**cached, **found}
+    return {s: cached[s] for s in distinct if cached.get(s)}
 
 
 def _file_key(conn: sqlite3.Connection, table: str) -> tuple[object, ...] | None:

@@ -100,6 +100,8 @@ def test_document_frequencies_follow_the_file(tmp_path: Path) -> None:
     reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     assert lexical.frequencies(reader, "chunks_fts_public", stems) == {"refund": 2,
                                                                        "password": 1}
+    # A word the table lacks is not kept: what is kept stays within the table's vocabulary.
+    assert not any("zebracorn" in kept for kept in lexical._frequencies.values())
     # New rows, on this connection (not yet committed, then committed) and seen by another.
     conn.execute("INSERT INTO chunks_fts_public (rowid, text) VALUES (4, 'zebracorn refund')")
     assert lexical.frequencies(conn, "chunks_fts_public", stems) == {
