@@ -403,16 +403,16 @@ class DeltaVersion(IndexVersion):
         return self._stats[table]
 
     def _delta_bm25(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
-        """FTS5's ``bm25`` (k1 = 1.2, b = 0.75) of the delta's rows that match any of the words
-        ``lexical.search`` keeps, with the base's row count, token count and document
-        frequencies added to the delta's."""
-        words = sorted({t.lower() for t in lexical.TOKEN.findall(query)} - terms.FUNCTION_WORDS,
-                       key=lambda t: (-len(t), t))[:lexical.MAX_LEXICAL_TERMS]
+        """FTS5's ``bm25`` (k1 = 1.2, b = 0.75) of the delta's rows that match the words
+        ``lexical.plan`` keeps on the base (any of them, or all when every word is common),
+        with the base's row count, token count and document frequencies added to the delta's."""
+        words = lexical.query_words(query)
         if not words or not self.own.entries:
             return []
         table = "chunks_fts_public" if audience == "public" else "chunks_fts"
-        words = lexical.bounded(self.base._conn(), words, table)
-        stems = sorted({lexical.porter(w) for w in words})
+        chosen = (lexical.plan(self.base._conn(), words, table)
+                  if self.has_lexical_vocabulary else lexical.Terms(words))
+        stems = sorted({lexical.porter(w) for w in chosen.words})
         marks = ",".join("?" * len(stems))
         conn = self.own._conn()
         tf: dict[int, dict[str, int]] = {}
@@ -420,14 +420,18 @@ class DeltaVersion(IndexVersion):
                 f"SELECT doc, term, count(*) FROM {table}_instance WHERE term IN ({marks}) "
                 "GROUP BY doc, term", stems):
             tf.setdefault(int(doc), {})[term] = int(count)
+        if chosen.every:  # both rarest words; else the rarest alone, as lexical.search does
+            both = {doc: found for doc, found in tf.items() if len(found) == len(stems)}
+            rarest = lexical.porter(chosen.words[0])
+            tf = both or {doc: {rarest: found[rarest]} for doc, found in tf.items()
+                          if rarest in found}
         if not tf:
             return []
         length = dict(conn.execute(f"SELECT doc, count(*) FROM {table}_instance GROUP BY doc"))
         base_rows, base_tokens = self._table_stats(table)
         rows = base_rows + len(length)
         average = (base_tokens + sum(length.values())) / max(rows, 1)
-        df = dict(self.base._conn().execute(
-            f"SELECT term, doc FROM {table}_vocab WHERE term IN ({marks})", stems).fetchall())
+        df = lexical.frequencies(self.base._conn(), table, stems)
         for terms_of_doc in tf.values():
             for term in terms_of_doc:
                 df[term] = df.get(term, 0) + 1
