@@ -337,6 +337,7 @@ class DeltaVersion(IndexVersion):
         self.set_nprobe(dense_index.NPROBE)
         self._load_joined_classifiers(folder)
         self._stats: dict[str, tuple[int, int]] = {}
+        self._lengths: dict[str, tuple[dict[int, int], int]] = {}
         self._local = threading.local()
 
     def _load_joined_classifiers(self, folder: Path) -> None:
@@ -402,6 +403,15 @@ class DeltaVersion(IndexVersion):
             self._stats[table] = (values[0], values[1] if len(values) > 1 else 0)
         return self._stats[table]
 
+    def _delta_lengths(self, table: str) -> tuple[dict[int, int], int]:
+        """Tokens of each of the delta's rows in ``table``, and their sum: read once (a delta
+        is immutable), not on every query."""
+        if table not in self._lengths:
+            length = dict(self.own._conn().execute(
+                f"SELECT doc, count(*) FROM {table}_instance GROUP BY doc"))
+            self._lengths[table] = (length, sum(length.values()))
+        return self._lengths[table]
+
     def _delta_bm25(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
         """FTS5's ``bm25`` (k1 = 1.2, b = 0.75) of the delta's rows that match the words
         ``lexical.plan`` keeps on the base (any of them, or all when every word is common),
@@ -427,10 +437,10 @@ class DeltaVersion(IndexVersion):
                           if rarest in found}
         if not tf:
             return []
-        length = dict(conn.execute(f"SELECT doc, count(*) FROM {table}_instance GROUP BY doc"))
+        length, delta_tokens = self._delta_lengths(table)
         base_rows, base_tokens = self._table_stats(table)
         rows = base_rows + len(length)
-        average = (base_tokens + sum(length.values())) / max(rows, 1)
+        average = (base_tokens + delta_tokens) / max(rows, 1)
         df = lexical.frequencies(self.base._conn(), table, stems)
         for terms_of_doc in tf.values():
             for term in terms_of_doc:
