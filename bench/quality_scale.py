@@ -56,8 +56,9 @@ from frontline.knowledge.decision import NO_MIX
 from frontline.settings import Settings
 from indexer import Retriever, SentenceTransformerEmbedder, build_index, load_articles, store
 from indexer import classifier as article_classifier
+from indexer import retriever as retriever_module
 from indexer.chunking import chunk
-from indexer.retriever import SUPPORT_POOL
+from indexer.retriever import SUPPORT_POOL, retrieved_classes, support_pool
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench-quality-scale"
@@ -222,6 +223,62 @@ def measure(kb: Path, index: Path, embedder: CachedEmbedder, settings: Settings,
     return rows
 
 
+def pool_and_cpu(index: Path, embedder: CachedEmbedder, settings: Settings,
+                 questions: list) -> dict[str, float]:  # type: ignore[type-arg]
+    """For a prototype classifier's index: how often the right article is in the pool
+    ``retriever._supported`` re-scores (the classifier's ``SUPPORT_POOL`` best alone; dense +
+    lexical search's articles alone; their union, as served), the pool's size, and the CPU time
+    per answerable question (``time.thread_time``, one BLAS thread) of the classifier and its
+    support: before (the classifier's pool, ``best_section`` once per article), the same pool
+    batched (``best_sections``), the union batched (the classifier also scoring the retrieved
+    articles exactly), and the whole ranking after the query's embedding (``Retriever.rank``:
+    dense, lexical, classifier, support, coverage)."""
+    from threadpoolctl import threadpool_limits
+
+    retriever = Retriever(index, embedder, mode=settings.retrieval_mode,
+                          ranking=settings.ranking, nprobe=settings.index_nprobe)
+    version = retriever.current()
+    answerable = [q for q in questions if q.expected is not None]
+    vectors = embedder.embed([q.question for q in answerable])
+    hits = {"classifier": 0, "retrieval": 0, "union": 0}
+    sizes: list[int] = []
+    cpu: dict[str, list[float]] = {"before": [], "batched": [], "union": [], "rank": []}
+    clock = time.thread_time
+    with threadpool_limits(1):
+        for item, vector in zip(answerable, vectors, strict=True):
+            model, allowed = version.classifier_for(item.audience)
+            assert isinstance(model, article_classifier.PrototypeClassifier
+                              | article_classifier.JoinedPrototypes)
+            query = item.question
+            best_dense, best_lexical = retriever.retrieved(version, query, vector, item.audience)
+            started = clock()  # before: the classifier's pool, one best_section per article
+            alone = support_pool(model.probabilities(vector, query, allowed))
+            for i in alone:
+                version.best_section(str(model.classes[i]), vector)
+            cpu["before"].append((clock() - started) * 1000)
+            started = clock()  # the same pool, batched
+            top = support_pool(model.probabilities(vector, query, allowed))
+            version.best_sections([str(model.classes[i]) for i in top], vector)
+            cpu["batched"].append((clock() - started) * 1000)
+            started = clock()  # as served: the union, batched
+            found = retrieved_classes(model, best_dense, best_lexical)
+            served = support_pool(model.probabilities(vector, query, allowed, found), found)
+            version.best_sections([str(model.classes[i]) for i in served], vector)
+            cpu["union"].append((clock() - started) * 1000)
+            started = clock()
+            retriever.rank(version, query, vector, item.audience, 10)
+            cpu["rank"].append((clock() - started) * 1000)
+            hits["classifier"] += item.expected in {str(model.classes[i]) for i in alone}
+            hits["retrieval"] += item.expected in best_dense or item.expected in best_lexical
+            hits["union"] += item.expected in {str(model.classes[i]) for i in served}
+            sizes.append(len(served))
+    out: dict[str, float] = {f"in_{k}": v / len(answerable) for k, v in hits.items()}
+    out["pool_mean"] = float(np.mean(sizes))
+    for name, values in cpu.items():
+        out[f"{name}_p50"], out[f"{name}_p95"] = percentiles(values)
+    return out
+
+
 def percentiles(values: Sequence[float]) -> tuple[float, float]:
     ordered = sorted(values)
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
@@ -342,9 +399,17 @@ def main() -> None:
                         "reindex it and undo the edit")
     parser.add_argument("--reuse", action="store_true",
                         help="score the indexes a previous run built (build s then shows nan)")
+    parser.add_argument("--questions", type=Path, default=None,
+                        help="labelled questions file (default: the eval_questions setting); "
+                        "its dev split is scored")
+    parser.add_argument("--classifier-pool-only", action="store_true",
+                        help="re-score the classifier's SUPPORT_POOL articles alone, without "
+                        "dense and lexical search's (the ranking before 2026-12-02)")
     parser.add_argument("--embed-only", action="store_true",
                         help="generate the KBs and fill the vector cache, nothing else")
     args = parser.parse_args()
+    if args.classifier_pool_only:
+        retriever_module.SUPPORT_RETRIEVED = False
     settings = calibration_file.apply(Settings())
     sample = (ROOT / settings.kb_dir).resolve()
     base = len(load_articles(sample).articles)
@@ -362,9 +427,9 @@ def main() -> None:
     print(f"embedding model: {embedder.name}; classifier: logistic regression up to "
           f"{article_classifier.MAX_CLASSES} articles, prototypes above")
     if args.classifier:
-        questions = [q.question for q in load_questions(ROOT / settings.eval_questions)
-                     if q.split == "dev"][:200]
-        classifier_scale(sample, embedder, questions,
+        queries = [q.question for q in load_questions(ROOT / settings.eval_questions)
+                   if q.split == "dev"][:200]
+        classifier_scale(sample, embedder, queries,
                          [int(n) for n in args.classifier.split(",") if n])
         return
     if args.reindex:
@@ -387,15 +452,21 @@ def main() -> None:
             print(f"{size:>6} articles: cache filled in {time.perf_counter() - started:.0f} s "
                   f"({embedder.embedded} texts embedded so far)", flush=True)
         return
-    questions = [q for q in load_questions(ROOT / settings.eval_questions) if q.split == "dev"]
+    questions = [q for q in load_questions(args.questions or ROOT / settings.eval_questions)
+                 if q.split == "dev"]
     print(f"{len(questions)} dev questions "
           f"({sum(q.expected is not None for q in questions)} answerable)\n")
     rows: list[dict[str, float | str]] = []
+    pools: list[tuple[int, dict[str, float]]] = []
     for size, folder in kbs:
         measured = measure(folder, WORK / f"index-{size}", embedder, settings, questions,
                            args.reuse)
         rows += measured
         print(f"  {size} articles done: {measured}", flush=True)
+        if measured[0]["classifier"] == "prototypes":
+            pools.append((size, pool_and_cpu(WORK / f"index-{size}", embedder, settings,
+                                             questions)))
+            print(f"  {size} articles, support pool: {pools[-1]}", flush=True)
         if size == base:  # the scalable model on the small KB too, for comparison
             threshold = article_classifier.MAX_CLASSES
             article_classifier.MAX_CLASSES = 1
@@ -422,6 +493,21 @@ def main() -> None:
               f"{float(row['r5']):.3f} | {drop_c:+.1f} / {drop_a:+.1f} "
               f"| {float(row['build_s']):.0f} | {float(row['p50_ms']):.1f} / "
               f"{float(row['p95_ms']):.1f} |")
+    if pools:
+        print("\nThe support pool (answerable dev questions; CPU ms per question, "
+              "time.thread_time, one BLAS thread)"
+              + (" — classifier pool only" if args.classifier_pool_only else "") + ":\n")
+        print("| articles | right article in pool: classifier's best / dense + lexical / "
+              "union (served) | mean pool | classifier + support CPU p50 / p95 ms: before "
+              "(one best_section per article) | classifier's pool batched | union batched "
+              "| whole rank() |")
+        print("|---|---|---|---|---|---|---|")
+        for size, found in pools:
+            print(f"| {size:,} | {100 * found['in_classifier']:.1f} / "
+                  f"{100 * found['in_retrieval']:.1f} / {100 * found['in_union']:.1f} % "
+                  f"| {found['pool_mean']:.0f} | "
+                  + " | ".join(f"{found[f'{n}_p50']:.2f} / {found[f'{n}_p95']:.2f}"
+                               for n in ("before", "batched", "union", "rank")) + " |")
     print(f"\n{embedder.embedded} texts embedded by the model in this run (the rest cached)")
 
 

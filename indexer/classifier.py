@@ -300,12 +300,23 @@ class PrototypeClassifier:
         query /= np.linalg.norm(query)
         return np.asarray(self._by_term[indices].T @ query, np.float32)
 
-    def logits(self, vector: np.ndarray, text: str) -> np.ndarray:
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each article id's index in ``classes``."""
+        return {str(c): i for i, c in enumerate(self.classes)}
+
+    def logits(self, vector: np.ndarray, text: str,
+               also: np.ndarray | None = None) -> np.ndarray:
+        """``also``: class indices scored exactly (by their examples) besides the shortlist —
+        articles another retriever found, so that their score does not depend on how they
+        came into the candidates."""
         terms = PROTOTYPE_TERMS * self._terms(text)
         scores = self._means @ vector + terms
         n = len(self.classes)
         top = np.arange(n) if n <= PROTOTYPE_SHORTLIST else (
             np.argpartition(-scores, PROTOTYPE_SHORTLIST - 1)[:PROTOTYPE_SHORTLIST])
+        if also is not None and len(also) and n > PROTOTYPE_SHORTLIST:
+            top = np.union1d(top, np.asarray(also, np.int64))
         starts, ends = self.offsets[top], self.offsets[top + 1]
         lengths = ends - starts
         rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
@@ -317,10 +328,12 @@ class PrototypeClassifier:
         return PROTOTYPE_SCALE * scores
 
     def probabilities(
-        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
+        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None,
+        also: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0."""
-        return _softmax(self.logits(vector, text), allowed)
+        """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0. ``also``:
+        as for ``logits``."""
+        return _softmax(self.logits(vector, text, also), allowed)
 
     def row(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Article ``i``'s stored (example embeddings, term columns, term counts)."""
@@ -466,15 +479,25 @@ class JoinedPrototypes:
             else base.classes
         self._keep = keep
 
-    def logits(self, vector: np.ndarray, text: str) -> np.ndarray:
-        parts = [self.base.logits(vector, text)]
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each article id's index in ``classes`` (an edited article: its delta row)."""
+        return {str(c): i for i, c in enumerate(self.classes) if self._keep[i]}
+
+    def logits(self, vector: np.ndarray, text: str,
+               also: np.ndarray | None = None) -> np.ndarray:
+        split = len(self.base.classes)
+        also = np.asarray([] if also is None else also, np.int64)
+        parts = [self.base.logits(vector, text, also[also < split])]
         if self.delta is not None:
-            parts.append(self.delta.logits(vector, text))
+            parts.append(self.delta.logits(vector, text, also[also >= split] - split))
         return np.concatenate(parts)
 
     def probabilities(
-        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
+        self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None,
+        also: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Softmax over the classes served; hidden classes and those not ``allowed`` get 0."""
+        """Softmax over the classes served; hidden classes and those not ``allowed`` get 0.
+        ``also``: class indices scored exactly (``PrototypeClassifier.logits``)."""
         mask = self._keep if allowed is None else self._keep & allowed
-        return _softmax(self.logits(vector, text), mask)
+        return _softmax(self.logits(vector, text, also), mask)

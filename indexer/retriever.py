@@ -70,6 +70,9 @@ SUPPORT_CONFIDENCE = 40
 # Of that softmax, relative to the classifier's scale: 1.0 answered 3.0 % of the unanswerable
 # dev questions at 2,500 articles (budget 2 %), 0.8 at most 1.2 % at 2,500 / 5,000 / 20,000.
 SUPPORT_SHARPNESS = 0.8
+# The articles dense and lexical search found (``candidates`` rows each) join that pool, so an
+# article the classifier ranks low but whose body matches the question is still re-scored.
+SUPPORT_RETRIEVED = True
 SNIPPET_CHARS = 300
 # A version that failed to load is tried again after this many seconds, not on every search.
 RETRY_FAILED_LOAD_S = 30.0
@@ -261,6 +264,23 @@ class IndexVersion:
         best = int(np.argmax(scores))
         return (float(scores[best]), int(rows[best]))
 
+    def best_sections(self, article_ids: collections.abc.Sequence[str],
+                      vector: np.ndarray) -> np.ndarray:
+        """``best_section``'s cosine for many articles at once (0 for one without a body
+        section): one read of all their section vectors and one matrix product."""
+        rows = [self.section_rows.get(a) for a in article_ids]
+        lengths = np.asarray([0 if r is None else len(r) for r in rows], np.int64)
+        found = np.zeros(len(article_ids), np.float32)
+        have = lengths > 0
+        if not have.any():
+            return found
+        with self._faiss:
+            vectors = self.dense.reconstruct_batch(
+                np.concatenate([r for r in rows if r is not None]))
+        starts = np.cumsum(lengths[have]) - lengths[have]
+        found[have] = np.maximum.reduceat(vectors @ vector, starts)
+        return found
+
     def classifier_for(
         self, audience: Audience,
     ) -> tuple[ArticleClassifier | PrototypeClassifier | JoinedPrototypes | None,
@@ -385,6 +405,16 @@ class DeltaVersion(IndexVersion):
 
     def best_section(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
         return self._segment(article_id).best_section(article_id, vector)
+
+    def best_sections(self, article_ids: collections.abc.Sequence[str],
+                      vector: np.ndarray) -> np.ndarray:
+        mine = np.asarray([a in self.own.articles for a in article_ids], bool)
+        found = np.zeros(len(article_ids), np.float32)
+        for segment, where in ((self.own, mine), (self.base, ~mine)):
+            if where.any():
+                found[where] = segment.best_sections(
+                    [a for a, m in zip(article_ids, where, strict=True) if m], vector)
+        return found
 
     def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
         """The base's BM25 hits that are not tombstoned and the delta's, best first."""
@@ -676,9 +706,12 @@ class Retriever:
         vector = self.embedder.embed([query])[0]
         return self.rank(version, query, vector, audience, k)
 
-    def rank(
-        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int
-    ) -> list[Hit]:
+    def retrieved(
+        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience
+    ) -> tuple[dict[str, tuple[float, int]], dict[str, float]]:
+        """The articles dense search and lexical search (in ``hybrid`` or ``lexical`` mode)
+        found among their ``candidates`` best rows, best first: article id -> (cosine, rowid)
+        of its best dense entry, and article id -> its best BM25 score."""
         dense = version.dense_search(vector, audience, self.candidates)
         lexical = (
             version.lexical_search(query, audience, self.candidates)
@@ -693,7 +726,12 @@ class Retriever:
         best_lexical: dict[str, float] = {}
         for rowid, score in lexical:
             best_lexical.setdefault(version.entries[rowid].article_id, score)
+        return best_dense, best_lexical
 
+    def rank(
+        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int
+    ) -> list[Hit]:
+        best_dense, best_lexical = self.retrieved(version, query, vector, audience)
         if self.mode == "dense":
             order = sorted(best_dense, key=lambda a: -best_dense[a][0])
         elif self.mode == "lexical":
@@ -707,10 +745,13 @@ class Retriever:
         model, allowed = version.classifier_for(audience)
         if ranking != "retrieval" and model is not None:
             # The classifier's probability is the confidence in either ranking.
-            probs = model.probabilities(vector, query, allowed)
-            if model.kind == PrototypeClassifier.kind:
-                by_classifier, confidence = _supported(version, model.classes, probs, vector)
+            if isinstance(model, PrototypeClassifier | JoinedPrototypes):
+                found = retrieved_classes(model, best_dense, best_lexical)
+                probs = model.probabilities(vector, query, allowed, found)
+                by_classifier, confidence = _supported(version, model.classes, probs, vector,
+                                                       found)
             else:
+                probs = model.probabilities(vector, query, allowed)
                 top = np.argsort(-probs)[: self.candidates]
                 confidence = {str(model.classes[i]): float(probs[i])
                               for i in top if probs[i] > 0}
@@ -755,8 +796,36 @@ class Retriever:
         return hits
 
 
+def retrieved_classes(model: PrototypeClassifier | JoinedPrototypes,
+               *found: collections.abc.Iterable[str]) -> np.ndarray:
+    """Class indices of the articles dense and lexical search found (``SUPPORT_RETRIEVED``;
+    empty when it is off)."""
+    if not SUPPORT_RETRIEVED:
+        return np.zeros(0, np.int64)
+    positions = model.positions
+    return np.asarray(sorted({positions[a] for hits in found for a in hits if a in positions}),
+                      np.int64)
+
+
+def support_pool(probs: np.ndarray, retrieved: np.ndarray | None = None) -> np.ndarray:
+    """Class indices ``_supported`` re-scores: the ``SUPPORT_POOL`` most probable with a
+    probability above 0, and the ``retrieved`` ones (dense and lexical search's articles)
+    that have one."""
+    n = int(np.count_nonzero(probs > 0))
+    if n == 0:
+        return np.zeros(0, np.int64)
+    pool = min(SUPPORT_POOL, n)
+    top = np.argpartition(-probs, pool - 1)[:pool] if pool < len(probs) else np.arange(len(probs))
+    top = top[probs[top] > 0]
+    if retrieved is not None and len(retrieved):
+        extra = retrieved[probs[retrieved] > 0]
+        top = np.concatenate([top, np.setdiff1d(extra, top)])
+    return top
+
+
 def _supported(version: IndexVersion, classes: np.ndarray, probs: np.ndarray,
-               vector: np.ndarray) -> tuple[list[str], dict[str, float]]:
+               vector: np.ndarray, retrieved: np.ndarray | None = None,
+               ) -> tuple[list[str], dict[str, float]]:
     """The prototype classifier's ranking and confidence, supported by each article's body.
 
     Over thousands of articles the classifier's softmax spreads its mass over every near-topic
@@ -768,15 +837,18 @@ def _supported(version: IndexVersion, classes: np.ndarray, probs: np.ndarray,
     score over the ``SUPPORT_CONFIDENCE`` best of them only: a distribution over a fixed number
     of contenders, the same at 5,000 articles as at 68. (log p differs from the classifier's
     logit by a constant, so ``log p + scale × weight × cosine`` orders and normalizes exactly
-    like the score.)"""
-    n = int(np.count_nonzero(probs > 0))
-    if n == 0:
+    like the score.)
+
+    The pool also holds the ``retrieved`` articles (class indices of what dense and lexical
+    search found, scored exactly by the classifier: ``probabilities(..., also=)``): an article
+    whose example questions the classifier ranks low but whose body the question matches is
+    still re-scored. Every pool article's best section comes from one matrix product
+    (``best_sections``)."""
+    top = support_pool(probs, retrieved)
+    if len(top) == 0:
         return [], {}
-    pool = min(SUPPORT_POOL, n)
-    top = np.argpartition(-probs, pool - 1)[:pool] if pool < len(probs) else np.arange(len(probs))
-    top = top[probs[top] > 0]
     ids = [str(classes[i]) for i in top]
-    support = np.asarray([version.best_section(a, vector)[0] for a in ids], np.float64)
+    support = version.best_sections(ids, vector).astype(np.float64)
     scores = np.log(probs[top].astype(np.float64)) + (
         PROTOTYPE_SCALE * SUPPORT_WEIGHT) * support
     order = np.argsort(-scores, kind="stable")
