@@ -18,7 +18,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,20 @@ class QueryVectors:
         vector = self.inner.embed([text])[0]
         self._vectors[text] = (vector, time.perf_counter() - started)
         return vector[None, :]
+
+
+    def known(self) -> set[str]:
+        """The texts embedded so far."""
+        return set(self._vectors)
+
+    def entries(self, exclude: Collection[str] = ()) -> dict[str, tuple[np.ndarray, float]]:
+        """The stored (vector, seconds) of every text not in ``exclude``: what a worker
+        process hands back (``parallel.search_configs``)."""
+        return {t: v for t, v in self._vectors.items() if t not in exclude}
+
+    def remember(self, entries: dict[str, tuple[np.ndarray, float]]) -> None:
+        """Take vectors computed elsewhere (by ``entries``) as if embedded here."""
+        self._vectors.update(entries)
 
 
 def index_cache(data_dir: Path, dataset: str, model: str, chunk_max_chars: int) -> Path:

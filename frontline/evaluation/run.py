@@ -25,7 +25,13 @@ from frontline.evaluation.metrics import (
     objective,
     score,
     score_followups,
-    search_all,
+)
+from frontline.evaluation.parallel import (
+    MIN_PER_WORKER,
+    Config,
+    default_workers,
+    ranked_search,
+    search_configs,
 )
 from frontline.evaluation.reuse import QueryVectors, index_cache
 from frontline.knowledge import Mix, RankedSearch, Thresholds, tuning
@@ -144,11 +150,13 @@ def evaluate(
     max_unanswerable_answered: float | None = None,
     variants: tuple[str, ...] = VARIANTS,
     progress: Callable[[str], None] = logger.info,
+    workers: int | None = None,
 ) -> EvalRun:
     """Index into a scratch folder (never the live index), search every question once per
     variant, apply the decision, and score. With ``do_calibrate``, each variant's thresholds
     are chosen on the validation questions, the variant with the best validation objective
-    becomes the chosen one, and only then is ``split`` scored."""
+    becomes the chosen one, and only then is ``split`` scored. The searches run in
+    ``workers`` processes (default: one per core; ``parallel``), with the same results."""
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="frontline-eval-"))
     try:
@@ -192,10 +200,14 @@ def evaluate(
         build_index(kb_dir, index, embedder, full=dataset is None,
                     chunk_max_chars=settings.chunk_max_chars, lock_timeout=3600)
         index_seconds = time.perf_counter() - index_started
-        if settings.embedding_threads > 0:  # query latency as the service measures it
+        threads = settings.embedding_threads
+        if threads > 0:  # query latency as the service measures it
             import torch
 
-            torch.set_num_threads(settings.embedding_threads)
+            torch.set_num_threads(threads)
+        else:  # all cores for one process: one process
+            workers = 1
+        workers = default_workers() if workers is None else workers
 
         default = Thresholds(settings.answer_threshold, settings.clarify_threshold,
                              settings.clarify_margin)
@@ -213,10 +225,13 @@ def evaluate(
                  for v in variants}
         if do_calibrate:
             best: tuple[tuple[float, ...], str] | None = None
+            progress(f"{', '.join(variants)}: searching {len(validation)} validation questions"
+                     f" ({_processes(workers, len(validation))})")
+            on_validation = search_configs(index, embedder, [_config(v) for v in variants],
+                                           validation, workers=workers, threads=threads)
             for variant in variants:
                 progress(f"{variant}: calibrating on {len(validation)} validation questions")
-                searched = search_all(_retriever(index, embedder, variant), validation,
-                                      replayed=lambda: embedder.replayed)
+                searched = on_validation[variant]
                 # With the classifier, the confidence's mix is chosen too; the searches are
                 # the same for every mix. Retrieval alone stays as it is: the baseline.
                 tried = MIXES if variant_config(variant)[1] != "retrieval" else (NO_MIX,)
@@ -255,10 +270,14 @@ def evaluate(
             build_index(final_kb, index, embedder, chunk_max_chars=settings.chunk_max_chars,
                         lock_timeout=3600)
             run.index_seconds += time.perf_counter() - index_started
+        progress(f"{', '.join(variants)}: searching {len(scored)} {split} questions"
+                 f" ({_processes(workers, len(scored))})")
+        on_scored = search_configs(index, embedder,
+                                   [_config(v, mixes[v]) for v in variants], scored,
+                                   workers=workers, threads=threads)
         for variant in variants:
             progress(f"{variant}: scoring {len(scored)} {split} questions")
-            retriever = _retriever(index, embedder, variant, mixes[variant])
-            searched = search_all(retriever, scored, replayed=lambda: embedder.replayed)
+            searched = on_scored[variant]
             run.reports[variant] = score(searched, thresholds[variant], intent_set)
             run.thresholds[variant] = _as_dict(thresholds[variant], mixes[variant])
         if dataset is None and questions is None and settings.eval_followups.is_file():
@@ -322,12 +341,16 @@ def tuned_vs_base(settings: Settings, *, dataset: str, benchmarks: Path | None =
 
 def _retriever(index: Path, embedder: Embedder, variant: str,
                mix: Mix = NO_MIX) -> RankedSearch:
-    mode, ranking = variant_config(variant)
-    if ranking == "retrieval":
-        mix = NO_MIX
-    search = RankedSearch(Retriever(index, embedder, mode=mode, ranking=ranking), mix)
-    search.search("warm up", "public", 1)
-    return search
+    return ranked_search(index, embedder, *variant_config(variant), mix)
+
+
+def _config(variant: str, mix: Mix = NO_MIX) -> Config:
+    return Config(variant, *variant_config(variant), mix)
+
+
+def _processes(workers: int, questions: int) -> str:
+    n = max(1, min(workers, questions // MIN_PER_WORKER))
+    return f"{n} process{'es' if n > 1 else ''}"
 
 
 def write_report(run: EvalRun, settings: Settings, *, calibrated_product: bool) -> Path:

@@ -19,16 +19,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 class SlowEmbedder:
-    """The real embedder, 50 ms slower per call, counting the texts it embeds."""
+    """The real embedder, ``delay`` (50 ms) slower per call, counting the texts it embeds."""
 
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
-        self.inner, self.texts = inner, 0
+    def __init__(self, inner, delay: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.texts, self.delay = inner, 0, delay
 
     name = property(lambda self: self.inner.name)
     dim = property(lambda self: self.inner.dim)
 
     def embed(self, texts, *, progress=None):  # type: ignore[no-untyped-def]
-        time.sleep(0.05)
+        time.sleep(self.delay)
         self.texts += len(texts)
         return self.inner.embed(texts, progress=progress)
 

@@ -1,0 +1,42 @@
+"""Searching an evaluation's questions in several processes gives what one process gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from frontline.evaluation.metrics import load_questions
+from frontline.evaluation.parallel import Config, search_configs
+from frontline.evaluation.reuse import QueryVectors
+from frontline.knowledge import Mix
+from tests.conftest import REPO
+from tests.frontline.evaluation.test_reuse import SlowEmbedder
+
+QUESTIONS = REPO / "bench/data/sample_kb_questions.yml"
+
+
+def test_two_worker_processes_return_every_hit_in_the_questions_order(
+    sample_index: Path, real_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    index = sample_index / "index"
+    dev = [q for q in load_questions(QUESTIONS) if q.split == "dev"]
+    assert len(dev) >= 400  # two workers of at least MIN_PER_WORKER questions each
+    configs = [Config("lexical", "lexical", "retrieval"),
+               Config("hybrid+classifier", "hybrid", "fused", Mix(0.25, 1.0))]
+
+    one = search_configs(index, QueryVectors(real_embedder), configs, dev, workers=1)
+
+    counting = SlowEmbedder(real_embedder, delay=0.0)  # counts the texts embedded here
+    vectors = QueryVectors(counting)
+    two = search_configs(index, vectors, configs, dev, workers=2)
+    assert counting.texts == 0  # every search ran in a worker, none in this process
+    assert {q.question.strip() for q in dev} <= vectors.known()  # their vectors came back
+
+    for config in configs:
+        assert [s.item for s in two[config.name]] == dev
+        assert [s.hits for s in two[config.name]] == [s.hits for s in one[config.name]]
+        assert all(s.ms > 0 for s in two[config.name])
+    assert any(s.hits for s in two["hybrid+classifier"])
+
+    again = search_configs(index, vectors, configs[:1], dev, workers=1)
+    assert counting.texts == 0  # the workers' vectors (and warm-up) were reused
+    assert [s.hits for s in again["lexical"]] == [s.hits for s in one["lexical"]]
