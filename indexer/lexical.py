@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 import sqlite3
 import threading
 from collections import OrderedDict
 from typing import Literal, NamedTuple
 
-from indexer import terms
+from indexer import spelling, terms
 
 Audience = Literal["public", "internal"]
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -51,13 +50,18 @@ def query_words(query: str) -> list[str]:
 def search(conn: sqlite3.Connection, query: str, audience: Audience, n: int, *,
            public_table: bool = True, vocabulary: bool = True) -> list[tuple[int, float]]:
     """BM25 over the entries ``audience`` may see: ``(rowid, score)`` best first, the query's
-    distinct words without function words (at most ``MAX_LEXICAL_TERMS``) as ``plan`` bounds
-    them. ``public_table``: the store has ``chunks_fts_public``; ``vocabulary``: it has the
-    FTS5 vocabulary table the row bounds are read from (older versions have neither)."""
+    distinct words without function words (at most ``MAX_LEXICAL_TERMS``), typos of KB
+    words corrected (``terms.corrections``), as ``plan`` bounds them. ``public_table``: the
+    store has ``chunks_fts_public``; ``vocabulary``: it has the FTS5 vocabulary table the
+    row bounds are read from (older versions have neither)."""
     words = query_words(query)
     if not words:
         return []
     public = audience == "public" and public_table
+    # A typo of a KB word searches as that word (terms.corrections); an unknown word as itself.
+    words = terms.corrected_words(conn, words, public_only=audience == "public")
+    if not words:
+        return []
     table = "chunks_fts_public" if public else "chunks_fts"
     chosen = plan(conn, words, table) if vocabulary else Terms(words)
     if chosen.every:
@@ -163,18 +167,10 @@ def frequencies(conn: sqlite3.Connection, table: str, stems: list[str]) -> dict[
 
 
 def _file_key(conn: sqlite3.Connection, table: str) -> tuple[object, ...] | None:
-    """The identity of ``conn``'s main database file and its content, or None when it has
-    none to trust (in memory, a temporary file, an open transaction)."""
-    if conn.in_transaction:
-        return None
-    path = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
-    if not path:
-        return None
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return path, stat.st_ino, stat.st_size, stat.st_mtime_ns, conn.total_changes, table
+    """The identity of ``conn``'s main database file, its content and ``table``, or None
+    when it has none to trust (``spelling.file_key``)."""
+    key = spelling.file_key(conn)
+    return None if key is None else (*key, table)
 
 
 _porter_local = threading.local()

@@ -10,6 +10,11 @@ Words are lower-cased and stemmed (Snowball English), so "invoices" meets "invoi
 index stores each article's stems (``article_terms`` in meta.sqlite), written at index time,
 with whether the article is public: a public search weighs words by public articles only, so
 an internal article never changes a public score.
+
+A question word no article (that the search sees) uses is looked up in the KB's vocabulary
+(``indexer.spelling``): within a typo's reach of a KB word, it counts as that word
+(``corrections``), so "dissapear" weighs and matches as "disappear"; with no KB word near it,
+it stays unknown and weighs the most.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from indexer import spelling
+
 # Bump when what ``terms`` returns changes: the indexer then rewrites every article's terms.
-FORMAT = 2  # 2: with the article's audience (public flag)
+FORMAT = 3  # 2: with the article's audience (public flag); 3: with the KB's vocabulary
 MAX_QUERY_TERMS = 500  # a question is a sentence or two; beyond this, the rest is ignored
+MAX_CORRECTIONS = 32  # unknown words a question may have corrected (the rest stay unknown)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS article_terms (
     term TEXT NOT NULL,
@@ -34,7 +42,7 @@ CREATE TABLE IF NOT EXISTS article_terms (
     PRIMARY KEY (term, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS article_terms_article ON article_terms(article_id);
-"""
+""" + spelling.SCHEMA
 WORD = re.compile(r"\w+", re.UNICODE)
 # Words that carry no topic: a question's "cannot" or "my" says nothing about which article
 # answers it, however rarely the articles happen to use them. Left out of a question's terms
@@ -50,6 +58,8 @@ to of in on at by for with from into onto about as up out off over under again
 what which who whom whose when where why how
 just also too very any some all each every both more most other such own same only
 please hi hello hey thanks thank ok okay
+dont doesnt didnt cant couldnt wont wouldnt shouldnt isnt arent wasnt werent hasnt havent hadnt
+im ive youre theyre thats whats
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 _local = threading.local()  # Snowball stemmers keep state while stemming: one per thread
@@ -75,12 +85,74 @@ def query_terms(text: str) -> set[str]:
 
 def write(conn: sqlite3.Connection, articles: Iterable[tuple[str, str, bool]]) -> None:
     """Store the terms of ``(article_id, text, public)`` triples (the caller deleted any old
-    ones)."""
-    conn.executemany(
-        "INSERT OR IGNORE INTO article_terms (term, article_id, public) VALUES (?, ?, ?)",
-        ((term, article_id, int(public)) for article_id, text, public in articles
-         for term in terms(text)),
-    )
+    ones), and add their words and stems to the vocabulary (``spelling``)."""
+    for article_id, text, public in articles:
+        words = set(WORD.findall(text.lower()))
+        stems = {stem(w) for w in words}
+        conn.executemany(
+            "INSERT OR IGNORE INTO article_terms (term, article_id, public) VALUES (?, ?, ?)",
+            ((term, article_id, int(public)) for term in stems),
+        )
+        # Stems too: "dissapear" is two edits from "disappear", three from "disappears".
+        spelling.write(conn, spelling.stored_words(words | stems))
+
+
+def document_frequencies(conn: sqlite3.Connection, stems: Iterable[str],
+                         public_only: bool = False) -> dict[str, int]:
+    """How many articles (public ones only with ``public_only``) hold each of ``stems``;
+    absent: none."""
+    wanted = sorted(set(stems))
+    if not wanted:
+        return {}
+    return dict(conn.execute(
+        f"SELECT term, count(*) FROM article_terms WHERE term IN ({','.join('?' * len(wanted))}) "
+        f"{'AND public = 1 ' if public_only else ''}GROUP BY term",
+        wanted,
+    ).fetchall())
+
+
+def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: bool = False,
+                known: dict[str, int] | None = None) -> dict[str, str]:
+    """The KB word each of ``words`` (lower-case) is a typo of, for the words whose stem no
+    article (public article with ``public_only``) holds and that have a KB word within
+    ``spelling.max_distance``: the nearest, then the one most articles hold, then the first
+    alphabetically. A word with no such KB word is left out (it stays unknown), and so is a
+    typo of a function word ("cant" for "can"), as the empty string.
+
+    ``known``: document frequencies the caller already read for ``words``' stems. Empty when
+    the index has no vocabulary (built before it existed).
+    """
+    words = sorted({w for w in words if spelling.max_distance(w)})
+    if not words:
+        return {}
+    vocabulary = spelling.vocabulary(conn)
+    if vocabulary is None:
+        return {}
+    frequency = known if known is not None else document_frequencies(
+        conn, (stem(w) for w in words), public_only)
+    unknown = [w for w in words if not frequency.get(stem(w))][:MAX_CORRECTIONS]
+    if not unknown:
+        return {}
+    candidates = {w: vocabulary.candidates(w) for w in unknown}
+    seen = document_frequencies(
+        conn, {stem(c) for found in candidates.values() for c, _ in found}, public_only)
+    fixed: dict[str, str] = {}
+    for word, found in candidates.items():
+        ranked = sorted(((d, -seen.get(stem(c), 0), c) for c, d in found
+                         if seen.get(stem(c)) or c in FUNCTION_WORDS))
+        if ranked:
+            best = ranked[0][2]
+            fixed[word] = "" if best in FUNCTION_WORDS else best
+    return fixed
+
+
+def corrected_words(conn: sqlite3.Connection, words: Iterable[str],
+                    public_only: bool = False) -> list[str]:
+    """``words`` with each typo of a KB word replaced by that word (``corrections``), typos of
+    function words dropped, in their order, without repeats."""
+    words = list(words)
+    fixed = corrections(conn, words, public_only)
+    return list(dict.fromkeys(w for w in (fixed.get(w, w) for w in words) if w))
 
 
 def coverage(
@@ -94,15 +166,19 @@ def coverage(
     candidate article contains. A query without topic words gets 1.0 everywhere
     (no evidence either way).
     """
-    wanted = sorted(query_terms(query))[:MAX_QUERY_TERMS]
+    words = sorted(set(WORD.findall(query.lower())) - FUNCTION_WORDS)
+    wanted = sorted({stem(w) for w in words})[:MAX_QUERY_TERMS]
     if not wanted or not article_ids:
         return {a: 1.0 for a in article_ids}
+    frequency = document_frequencies(conn, wanted, public_only)
+    fixed = corrections(conn, words, public_only, known=frequency)
+    if fixed:  # typos count as the KB words they misspell
+        wanted = sorted({stem(fixed.get(w, w)) for w in words if fixed.get(w, w)}
+                        )[:MAX_QUERY_TERMS]
+        if not wanted:
+            return {a: 1.0 for a in article_ids}
+        frequency = document_frequencies(conn, wanted, public_only)
     marks = ",".join("?" * len(wanted))
-    frequency = dict(conn.execute(
-        f"SELECT term, count(*) FROM article_terms WHERE term IN ({marks}) "
-        f"{'AND public = 1 ' if public_only else ''}GROUP BY term",
-        wanted,
-    ).fetchall())
     weight = {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}
     total = sum(weight.values())
     ids = list(dict.fromkeys(article_ids))
