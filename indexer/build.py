@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,17 +62,44 @@ class _Written:
     dim: int
 
 
-def _signature(articles: list[Listed], kb_dir: Path) -> str:
-    """What a version was built from; a new classifier or terms format makes every old version
-    stale."""
-    digest = hashlib.sha256(f"classifier {classifier.FORMAT} terms {terms.FORMAT}\n".encode())
-    if len(articles) > classifier.MAX_CLASSES:  # the prototype classifier's file format
-        digest.update(f"prototypes {classifier.PROTOTYPE_FORMAT}\n".encode())
+# A full version's listing of its articles (``_listing``, sorted, one a line): what the next
+# delta compares the KB with, without reading the base's rows.
+LISTING = "articles.listing"
+
+
+def _listing(articles: list[Listed], kb_dir: Path) -> list[str]:
+    """``id NUL content hash NUL path relative to kb_dir`` of each article, in ``articles``'
+    order: what tells versions apart (the signature, the delta plan)."""
     rel = _relative(kb_dir)
-    digest.update("".join(  # one update: at 100,000 articles a call per article costs seconds
-        f"{a.id}\0{a.content_hash}\0{rel(a.path)}\n"
-        for a in sorted(articles, key=lambda a: a.id)).encode())
+    return [f"{a.id}\0{a.content_hash}\0{rel(a.path)}" for a in articles]
+
+
+def _signature(lines: list[str]) -> str:
+    """What a version was built from (``_listing``'s lines); a new classifier or terms format
+    makes every old version stale."""
+    digest = hashlib.sha256(f"classifier {classifier.FORMAT} terms {terms.FORMAT}\n".encode())
+    if len(lines) > classifier.MAX_CLASSES:  # the prototype classifier's file format
+        digest.update(f"prototypes {classifier.PROTOTYPE_FORMAT}\n".encode())
+    # Sorted lines are sorted by id (ids are unique and NUL ends them); one update, since at
+    # 100,000 articles a call per article costs seconds.
+    if lines:
+        digest.update(("\n".join(sorted(lines)) + "\n").encode())
     return digest.hexdigest()
+
+
+def _write_listing(folder: Path, lines: list[str]) -> None:
+    if not any("\n" in line for line in lines):  # else the base's rows are read instead
+        (folder / LISTING).write_text("\n".join(sorted(lines)), encoding="utf-8")
+
+
+def _base_listing(base_dir: Path, conn) -> list[str]:  # type: ignore[no-untyped-def]
+    """The base's ``_listing`` lines: its file, or (a version written before it) its rows."""
+    try:
+        text = (base_dir / LISTING).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [f"{r[0]}\0{r[1]}\0{r[2]}"
+                for r in conn.execute("SELECT id, content_hash, path FROM articles")]
+    return text.split("\n") if text else []
 
 
 def parse_cache_file(index_dir: Path, kb_dir: Path) -> Path:
@@ -116,11 +143,16 @@ def build_index(
     parse_cache: bool = True,
     delta_above: int = DELTA_ABOVE,
     delta_share: float = DELTA_SHARE,
+    changed: Sequence[Path | str] | None = None,
 ) -> IndexSummary:
     """Index ``kb_dir`` into a new version under ``index_dir`` and publish it.
 
     ``parse_cache``: articles whose files did not change since the previous build are not
     re-parsed (``load_articles``'s cache, one per KB folder under ``index_dir``).
+    ``changed``: the article files written, created or deleted since the previous build, as
+    an editor's tool or a file watcher reports them; the folder is then not walked and only
+    these files (and those the cache cannot vouch for) are looked at
+    (``articles.scan_articles``). Without the parse cache it is ignored (a full scan).
 
     Above ``delta_above`` articles an incremental build writes a *delta* version over the last
     full one (``store``): only the articles changed since that base are written, so an edit
@@ -137,12 +169,14 @@ def build_index(
     """
     started = time.perf_counter()
     loaded = scan_articles(kb_dir, skip_invalid=skip_invalid,
-                           cache=parse_cache_file(index_dir, kb_dir) if parse_cache else None)
+                           cache=parse_cache_file(index_dir, kb_dir) if parse_cache else None,
+                           changed=changed)
     skipped = [str(err) for err in loaded.errors]
     for message in skipped:
         logger.warning("skipped invalid article %s", message)
     listed = loaded.listed
-    signature = _signature(listed, kb_dir)
+    lines = _listing(listed, kb_dir)
+    signature = _signature(lines)
 
     with store.writer_lock(index_dir, timeout=lock_timeout):
         store.prune(index_dir, keep_versions)  # also clears temps of interrupted runs
@@ -180,7 +214,7 @@ def build_index(
                 base_dir, donor = store.version_path(index_dir, prev_manifest.base), prev_dir
                 if not (base_dir / "manifest.json").exists():  # removed by hand: start over
                     base_dir, donor = None, None
-            plan = _delta_plan(base_dir, loaded, kb_dir, delta_above, delta_share, donor)
+            plan = _delta_plan(base_dir, loaded, lines, delta_above, delta_share, donor)
             if plan is not None:
                 written = _write_delta(tmp, plan, kb_dir, embedder, donor, chunk_max_chars,
                                        progress)
@@ -196,6 +230,7 @@ def build_index(
                     approximate_above,
                     donor,
                 )
+                _write_listing(tmp, lines)
             store.Manifest(
                 version=name,
                 model=embedder.name,
@@ -453,12 +488,13 @@ CREATE VIRTUAL TABLE chunks_fts_public_instance USING fts5vocab(chunks_fts_publi
 """
 
 
-def _delta_plan(base_dir: Path | None, scan: Scan, kb_dir: Path,
+def _delta_plan(base_dir: Path | None, scan: Scan, lines: list[str],
                 delta_above: int, delta_share: float, donor: Path | None
                 ) -> _DeltaPlan | None:
     """What a delta over ``base_dir`` would hold, or None when a full version is due: at or
     below ``delta_above`` articles, without a base of the current formats, or when more than
-    ``delta_share`` of the base's articles changed (compaction)."""
+    ``delta_share`` of the base's articles changed (compaction). ``lines``: the scan's
+    ``_listing``, compared with the base's as sets of lines (no per-article lookups)."""
     articles = scan.listed
     if base_dir is None or len(articles) <= delta_above:
         return None
@@ -467,27 +503,29 @@ def _delta_plan(base_dir: Path | None, scan: Scan, kb_dir: Path,
         if (conn.execute("PRAGMA user_version").fetchone()[0] != terms.FORMAT
                 or not store.has_table(conn, "chunks_fts_public_vocab")):
             return None
-        base = {r[0]: (r[1], r[2])
-                for r in conn.execute("SELECT id, content_hash, path FROM articles")}
+        base = _base_listing(base_dir, conn)
     finally:
         conn.close()
-    current = {a.id for a in articles}
-    rel = _relative(kb_dir)
-    changed = [a for a in articles if base.get(a.id) != (a.content_hash, rel(a.path))]
-    gone = base.keys() - current
+    in_base, now = set(base), set(lines)
+    changed = [a for a, line in zip(articles, lines, strict=True) if line not in in_base]
+    # A base line not in the scan is a base article edited, moved or gone: its id is
+    # tombstoned (ids are unique on both sides, so an unchanged id keeps its line).
+    tombstoned = {line.split("\0", 1)[0] for line in base if line not in now}
+    gone = tombstoned - {a.id for a in changed}
     if len(changed) + len(gone) > delta_share * len(base):
         return None
-    previous = set(base)
+    removed = gone
     if donor is not None:
+        current = {a.id for a in articles}
         conn = store.connect(donor / "meta.sqlite", readonly=True)
         try:
-            previous -= {r[0] for r in conn.execute("SELECT article_id FROM tombstones")}
-            previous |= {r[0] for r in conn.execute("SELECT id FROM articles")}
+            removed = gone - {r[0] for r in conn.execute("SELECT article_id FROM tombstones")}
+            removed |= {r[0] for r in conn.execute("SELECT id FROM articles")
+                        if r[0] not in current}
         finally:
             conn.close()
-    tombstones = sorted(gone | {a.id for a in changed if a.id in base})
-    return _DeltaPlan(base_dir, [scan.article(a) for a in changed], tombstones,
-                      len(previous - current))
+    return _DeltaPlan(base_dir, [scan.article(a) for a in changed], sorted(tombstoned),
+                      len(removed))
 
 
 class _Segments:

@@ -97,6 +97,10 @@ def index(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object, nothing else.")
     ] = False,
+    changed: Annotated[list[Path] | None, typer.Option(
+        "--changed", help="An article file written, created or deleted since the last index "
+        "(repeat for several; a rename is the old and the new path): the folder is not "
+        "walked and no other file is looked at. A folder means a full scan.")] = None,
 ) -> None:
     """Index the knowledge base: only new and edited articles are embedded."""
     from frontline.knowledge import KnowledgeBase
@@ -107,9 +111,10 @@ def index(
     show_progress = not as_json and sys.stderr.isatty()
     try:
         if show_progress:
-            summary = _index_with_progress(knowledge, full, skip_invalid)
+            summary = _index_with_progress(knowledge, full, skip_invalid, changed)
         else:
-            summary = knowledge.reindex(full=full, skip_invalid=skip_invalid, lock_timeout=30)
+            summary = knowledge.reindex(full=full, skip_invalid=skip_invalid, lock_timeout=30,
+                                        changed=changed)
     except FrontlineError as exc:
         err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
         raise typer.Exit(1) from None
@@ -136,7 +141,8 @@ def index(
         err.print(f"[yellow]skipped:[/] {message}", highlight=False)
 
 
-def _index_with_progress(knowledge, full: bool, skip_invalid: bool):  # type: ignore[no-untyped-def]
+def _index_with_progress(knowledge, full: bool, skip_invalid: bool,  # type: ignore[no-untyped-def]
+                         changed: list[Path] | None = None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(
@@ -149,7 +155,8 @@ def _index_with_progress(knowledge, full: bool, skip_invalid: bool):  # type: ig
             bar.update(task, completed=done, total=total)
 
         return knowledge.reindex(
-            full=full, skip_invalid=skip_invalid, lock_timeout=30, progress=progress
+            full=full, skip_invalid=skip_invalid, lock_timeout=30, progress=progress,
+            changed=changed,
         )
 
 

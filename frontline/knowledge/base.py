@@ -10,6 +10,7 @@ import errno
 import logging
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from frontline.errors import (
@@ -213,6 +214,7 @@ class KnowledgeBase:
         skip_invalid: bool = False,
         lock_timeout: float = 0.0,
         progress: ProgressFn | None = None,
+        changed: list[Path] | None = None,
     ) -> IndexSummary:
         try:
             summary = build_index(
@@ -228,6 +230,7 @@ class KnowledgeBase:
                 delta_share=self.settings.index_delta_share,
                 lock_timeout=lock_timeout,
                 progress=progress,
+                changed=changed,
             )
         except ArticleError as exc:
             raise InvalidArticle(str(exc)) from exc

@@ -125,3 +125,87 @@ def test_recent_files_are_not_trusted_and_a_corrupt_cache_is_rebuilt(
     parses.clear()
     assert [a.id for a in load_articles(kb, cache=cache).articles] == ["a"]
     assert parses == []
+
+
+def _scan(kb: Path, cache: Path, **kwargs: object) -> dict[str, articles.Listed]:
+    scan = articles.scan_articles(kb, cache=cache, skip_invalid=True, **kwargs)  # type: ignore[arg-type]
+    return {e.path: e for e in scan.listed}
+
+
+def test_a_change_list_reads_only_the_named_files_and_agrees_with_a_walk(
+        tmp_path: Path, parses: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    kb, cache = tmp_path / "kb", tmp_path / "cache.sqlite"
+    for name in ("a", "b", "c", "d"):
+        write(kb, f"{name}.md", f"---\ntitle: {name.upper()}\n---\nBody of {name}.\n")
+    write(kb / "sub", "e.md", "---\ntitle: E\n---\nBody of e.\n")
+    broken = write(kb, "x.md", "---\naudience: public\n---\nNo title.\n")
+    load_articles(kb, cache=cache, skip_invalid=True)
+    time.sleep(0.05)
+    edited = write(kb, "b.md", "---\ntitle: B2\n---\nBody of b, edited.\n")
+    (kb / "c.md").rename(kb / "sub" / "c2.md")  # a rename: the old and the new path
+    (kb / "d.md").unlink()
+    added = write(kb, "f.md", "---\ntitle: F\n---\nBody of f.\n")
+    draft = write(kb, "_draft.md", "---\ntitle: Draft\n---\nNot an article.\n")
+    stats: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        stats.append(str(path))
+        return real_stat(path, *args, **kwargs)
+
+    def no_walk(kb_dir: Path) -> list:  # type: ignore[type-arg]
+        raise AssertionError("the folder was walked")
+
+    monkeypatch.setattr(articles, "_article_entries", no_walk)
+    monkeypatch.setattr(os, "stat", counting_stat)
+    parses.clear()
+    scan = articles.scan_articles(kb, cache=cache, skip_invalid=True, changed=[
+        edited, kb / "c.md", kb / "sub" / "c2.md", kb / "d.md", added, draft,
+        tmp_path / "elsewhere.md"])
+    monkeypatch.undo()
+    # the named files and the broken one (never vouched for) are read, nothing else
+    assert sorted(map(str, parses)) == sorted(
+        str(p) for p in (edited, kb / "sub" / "c2.md", added, broken))
+    assert {s for s in stats if s.startswith(str(kb) + os.sep)} == {
+        str(p) for p in (edited, kb / "c.md", kb / "sub" / "c2.md", kb / "d.md", added,
+                         broken)}
+    assert [str(e.path) for e in scan.errors] == [str(broken)]  # still reported
+    walked = articles.scan_articles(kb, skip_invalid=True)  # no cache: every file parsed
+    assert scan.listed == walked.listed  # same entries, same (path) order
+    assert [e.id for e in scan.listed] == ["a", "b", "f", "c2", "e"]
+    assert scan.article(scan.listed[1]).title == "B2"
+
+
+def test_a_change_list_falls_back_to_a_walk_for_folders_and_a_cold_cache(
+        tmp_path: Path, parses: list[Path]) -> None:
+    kb, cache = tmp_path / "kb", tmp_path / "cache.sqlite"
+    write(kb, "a.md", "---\ntitle: A\n---\nBody\n")
+    write(kb / "sub", "b.md", "---\ntitle: B\n---\nBody\n")
+    # no cache yet: a change list naming one file still lists every article
+    assert set(_scan(kb, cache, changed=[kb / "a.md"])) == {str(kb / "a.md"),
+                                                             str(kb / "sub" / "b.md")}
+    (kb / "sub").rename(kb / "moved")  # a folder moved: its files are not named one by one
+    assert set(_scan(kb, cache, changed=[kb / "sub"])) == {str(kb / "a.md"),
+                                                            str(kb / "moved" / "b.md")}
+    write(kb / "new", "c.md", "---\ntitle: C\n---\nBody\n")
+    assert str(kb / "new" / "c.md") in _scan(kb, cache, changed=[kb / "new"])
+    # a file changed too recently to be trusted is checked again by the next change list
+    young = write(kb, "y.md", "---\ntitle: Y\n---\nBody\n")
+    articles.RACY_S = 3600.0  # type: ignore[attr-defined]  (restored by the fixture)
+    _scan(kb, cache, changed=[young])
+    articles.RACY_S = 0.0  # type: ignore[attr-defined]
+    young.write_text("---\ntitle: Y2\n---\nBody\n")
+    parses.clear()
+    scan = articles.scan_articles(kb, cache=cache, changed=[])
+    assert parses == [young]
+    assert scan.article(next(e for e in scan.listed if e.id == "y")).title == "Y2"
+
+
+def test_a_change_list_still_finds_duplicate_ids(tmp_path: Path, parses: list[Path]) -> None:
+    kb, cache = tmp_path / "kb", tmp_path / "cache.sqlite"
+    write(kb, "a.md", "---\nid: same\ntitle: A\n---\nBody\n")
+    load_articles(kb, cache=cache)
+    second = write(kb, "b.md", "---\nid: same\ntitle: B\n---\nBody\n")
+    with pytest.raises(ArticleError) as info:
+        articles.scan_articles(kb, cache=cache, changed=[second])
+    assert info.value.path == second and "duplicate id 'same'" in str(info.value)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from indexer import Retriever, build_index, classifier, load_articles, store
+from indexer import Retriever, articles, build_index, classifier, load_articles, store
 from indexer.retriever import DeltaVersion
 from tests.conftest import SAMPLE_KB, CountingEmbedder, write_article
 
@@ -299,3 +300,40 @@ def test_the_classifier_of_a_delta(site: Path, base: tuple[str, Path],
         assert public is not None and "refund-exceptions" not in set(map(str, public.classes))
     else:
         assert (folder / classifier.FILE).exists()  # the whole (small) logistic regression
+
+
+def test_a_change_list_publishes_what_a_walk_publishes(
+        site: Path, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``build_index(changed=...)`` (``frontline index --changed``): the edited, added,
+    deleted and renamed files named, no walk; the same delta as a walk of the folder."""
+    monkeypatch.setattr(articles, "RACY_S", 0.0)  # the copied files are trusted at once
+    kb = site / "kb"
+    assert not build_index(kb, site / "index", embedder, **DELTA).changed  # warms the cache
+    time.sleep(0.05)
+    other = site / "walked"
+    other.mkdir()
+    shutil.copytree(site / "index", other / "index")  # the same cache, under the same key
+    _edit(kb)
+    moved = sorted(p for p in kb.glob("*.md") if p.stem not in CHOSEN)[0]
+    (kb / "renamed").mkdir()
+    moved.rename(kb / "renamed" / moved.name)
+    named = [kb / "reset-password.md", kb / "export-gantt.md", kb / "cancel-subscription.md",
+             kb / "refund-exceptions.md", moved, kb / "renamed" / moved.name]
+    real = articles._article_entries
+    walks: list[Path] = []
+    monkeypatch.setattr(articles, "_article_entries", lambda d: walks.append(d) or real(d))
+    listed = build_index(kb, site / "index", embedder, changed=named, **DELTA)
+    assert walks == []
+    walked = build_index(kb, other / "index", embedder, **DELTA)
+    assert walks == [kb]
+    manifests = [store.Manifest.read(store.version_path(folder / "index", summary.version))
+                 for folder, summary in ((site, listed), (other, walked))]
+    assert manifests[0].signature == manifests[1].signature
+    assert manifests[0].base is not None and manifests[1].base is not None
+    assert (listed.articles, listed.chunks, listed.reembedded, listed.removed) == (
+        walked.articles, walked.chunks, walked.reembedded, walked.removed)
+    retriever = Retriever(site / "index", embedder, mode="lexical", ranking="retrieval")
+    assert retriever.search("zebracorn token", "public", 3)[0].article_id == "reset-password"
+    assert "cancel-subscription" not in retriever.current().articles
+    # a change list that names nothing new publishes nothing
+    assert not build_index(kb, site / "index", embedder, changed=[], **DELTA).changed
