@@ -16,6 +16,7 @@ from frontline.knowledge.tuning import ServingEmbedder
 from frontline.settings import Settings
 from indexer import SentenceTransformerEmbedder, chunk, load_articles, onnx_backend
 from indexer.embedding import (
+    PackedEncoder,
     _linear_gelu_forward,
     make_embedder,
     token_batches,
@@ -59,6 +60,7 @@ def test_torch_path_matches_sentence_transformers_encode(
     # vectors, and their order, must be what sentence-transformers' own encode gives on an
     # untouched model (torch's default BLAS).
     assert real_embedder.onednn and use_onednn_active(real_embedder._load())
+    assert real_embedder._packed is not None  # the packed forward (no padded products)
     plain = SentenceTransformerEmbedder(default_embedding_model(), onednn=False)
     model = plain._load()
     assert not use_onednn_active(model)
@@ -73,6 +75,25 @@ def test_torch_path_matches_sentence_transformers_encode(
     assert np.abs(again - reference[order]).max() < 1e-5
     alone = real_embedder.embed(sample_texts[-1:])
     assert np.abs(alone - expected[-1:]).max() < 1e-5
+
+
+def test_the_packed_forward_is_the_module_forward_and_only_for_models_it_knows(
+        real_embedder: SentenceTransformerEmbedder, sample_texts: list[str],
+        reference: np.ndarray) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    modules = SentenceTransformerEmbedder(default_embedding_model(), packed=False)
+    assert modules._load() is not None and modules._packed is None
+    # Texts of very different lengths in one batch: padding must not leak into any vector.
+    mixed = [sample_texts[i] for i in np.argsort([len(t) for t in sample_texts])[::7]]
+    assert np.abs(real_embedder.embed(mixed) - modules.embed(mixed)).max() < 1e-5
+    assert np.abs(modules.embed(sample_texts) - reference).max() < 1e-5
+    # CLS pooling is not what the packed forward computes: such a model keeps its modules.
+    st = real_embedder._load()
+    cls = SentenceTransformer(modules=[st[0], Pooling(st.get_embedding_dimension(), "cls")])
+    assert PackedEncoder.of(cls) is None
+    assert PackedEncoder.of(st) is not None
 
 
 def use_onednn_active(model: object) -> bool:
