@@ -40,3 +40,21 @@ def test_two_worker_processes_return_every_hit_in_the_questions_order(
     again = search_configs(index, vectors, configs[:1], dev, workers=1)
     assert counting.texts == 0  # the workers' vectors (and warm-up) were reused
     assert [s.hits for s in again["lexical"]] == [s.hits for s in one["lexical"]]
+
+
+def test_the_scored_index_may_be_built_on_every_core_the_vectors_are_the_same(
+    real_embedder,
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    import torch
+
+    texts = [q.question for q in load_questions(QUESTIONS)[:200]]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = real_embedder.embed(texts)
+        torch.set_num_threads(1)
+        one = real_embedder.embed(texts)
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(one, two)  # evaluate() builds on all cores, searches on one thread
