@@ -120,13 +120,15 @@ def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: boo
     typo of a function word ("cant" for "can"), as the empty string.
 
     ``known``: document frequencies the caller already read for ``words``' stems. Empty when
-    the index has no vocabulary (built before it existed).
+    the index has no vocabulary or no article terms (built before they existed).
     """
     words = sorted({w for w in words if spelling.max_distance(w)})
     if not words:
         return {}
     vocabulary = spelling.vocabulary(conn)
-    if vocabulary is None:
+    if vocabulary is None or not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'article_terms'"
+    ).fetchone():
         return {}
     frequency = known if known is not None else document_frequencies(
         conn, (stem(w) for w in words), public_only)
