@@ -20,9 +20,11 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import re
 import sqlite3
 import stat as stat_module
+import threading
 import time
 from array import array
 from collections.abc import Iterable, Iterator
@@ -324,6 +326,7 @@ def scan_articles(kb_dir: Path, *, skip_invalid: bool = False,
     fresh: dict[str, Article] = {}
     errors: list[ArticleError] = []
     files: list[str] = []
+    complete = False
     try:
         for path, known, st in candidates:
             files.append(path)
@@ -343,9 +346,10 @@ def scan_articles(kb_dir: Path, *, skip_invalid: bool = False,
                 parsed.put(path, st, article)
             fresh[path] = article
             listed.append(Listed(article.id, article.content_hash, path))
+        complete = True
     finally:
         if parsed is not None:
-            parsed.save(files)
+            parsed.save(files, complete)
     scan = Scan(listed, errors, fresh, parsed)
     seen: dict[str, int] = {}
     for item in listed:
@@ -358,6 +362,62 @@ def scan_articles(kb_dir: Path, *, skip_invalid: bool = False,
     scan.listed = [e for e in listed if e.path not in bad]
     scan.errors.extend(duplicates)
     return scan
+
+
+
+def watch_changes(kb_dir: Path, *, rescan_s: float = 600.0, debounce_ms: int = 200,
+                  stop_event: threading.Event | None = None) -> Iterator[list[Path] | None]:
+    """What to reindex while ``kb_dir`` changes, for ``frontline index --watch``: ``None`` (a
+    full scan) first and then every ``rescan_s`` seconds, and in between, per batch of file
+    events (``watchfiles``), the paths created, written or deleted (a rename: both), sorted,
+    for ``scan_articles(changed=...)``. A folder event makes that scan a walk.
+
+    The periodic full scan is the overflow fallback: ``watchfiles`` drops the operating
+    system's "events were lost" notices (inotify's queue overflow), so a lost event is found
+    by the next scan, never by the watcher. The watcher starts before the first ``None``,
+    so edits made during that first scan are reported too. Stops when ``stop_event`` is set
+    (or the consumer closes the generator); ``FileNotFoundError`` if the folder is missing,
+    and the watcher's own errors are raised here."""
+    import watchfiles
+
+    if not kb_dir.is_dir():
+        raise FileNotFoundError(f"knowledge-base folder not found: {kb_dir}")
+    batches: queue.Queue[set[tuple[Any, str]] | BaseException] = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for changes in watchfiles.watch(kb_dir, watch_filter=None, debounce=debounce_ms,
+                                            step=50, stop_event=stop, raise_interrupt=False):
+                batches.put(changes)
+        except BaseException as exc:  # handed to the consumer
+            batches.put(exc)
+
+    thread = threading.Thread(target=run, name="kb-watch", daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.2)  # the watcher's setup, before the scan it backs up
+        yield None
+        scanned = time.monotonic()
+        while stop_event is None or not stop_event.is_set():
+            try:
+                batch = batches.get(timeout=0.5)
+            except queue.Empty:
+                batch = set()
+            if isinstance(batch, BaseException):
+                raise batch
+            if time.monotonic() - scanned >= rescan_s:
+                while not batches.empty():  # what the scan sees anyway
+                    if isinstance(item := batches.get(), BaseException):
+                        raise item
+                scanned = time.monotonic()
+                yield None
+                continue
+            if batch:
+                yield sorted({Path(path) for _, path in batch})
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 # (path, its Listed when the cache vouches for it, the stat to cache it with when parsed)
@@ -553,10 +613,13 @@ class _ParseCache:
                             json.dumps(list(article.questions)), article.body_line,
                             article.content_hash)
 
-    def save(self, files: list[str]) -> None:
+    def save(self, files: list[str], complete: bool = True) -> None:
         """Record the newly parsed files and forget files that are gone: ``files`` is every
-        article file of the scan, in path order (best effort: a cache that cannot be written
-        only costs the next load its speed)."""
+        article file of the scan, in path order, or (``complete`` False: a scan stopped by a
+        broken article) the files it got to, and the listing keeps every other path (best
+        effort: a cache that cannot be written only costs the next load its speed)."""
+        if not complete:
+            files = sorted(set(self.paths).union(files), key=_path_key)
         present = set(files)
         gone = [(p,) for p in self.paths if p not in present]
         if not self.fresh and not gone and self.paths:

@@ -101,6 +101,12 @@ def index(
         "--changed", help="An article file written, created or deleted since the last index "
         "(repeat for several; a rename is the old and the new path): the folder is not "
         "walked and no other file is looked at. A folder means a full scan.")] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running: index once, then again for each batch of files "
+        "written, created or deleted (only those are looked at), with a full scan every "
+        "--rescan-every seconds in case the watcher lost events. Ctrl-C stops.")] = False,
+    rescan_every: Annotated[float, typer.Option(
+        help="With --watch: seconds between full scans.", min=1.0)] = 600.0,
 ) -> None:
     """Index the knowledge base: only new and edited articles are embedded."""
     from frontline.knowledge import KnowledgeBase
@@ -108,6 +114,13 @@ def index(
     _setup_logging()
     settings = _settings(kb, data_dir).model_copy(update={"embedding_threads": 0})
     knowledge = KnowledgeBase(settings)
+    if watch:
+        if full or changed or as_json:
+            err.print("[bold red]error:[/] --watch indexes what changes: it takes neither "
+                      "--full, --changed nor --json", highlight=False)
+            raise typer.Exit(2)
+        _watch(knowledge, skip_invalid, rescan_every)
+        return
     show_progress = not as_json and sys.stderr.isatty()
     try:
         if show_progress:
@@ -139,6 +152,36 @@ def index(
     typer.echo(f"version: {summary.version}")
     for message in summary.skipped:
         err.print(f"[yellow]skipped:[/] {message}", highlight=False)
+
+
+def _watch(knowledge, skip_invalid: bool, rescan_s: float) -> None:  # type: ignore[no-untyped-def]
+    """``frontline index --watch``: reindex what the watcher reports until interrupted. A
+    broken article is reported and the watch goes on (the next save is indexed)."""
+    from indexer.articles import watch_changes
+
+    kb_dir = knowledge.settings.kb_dir
+    err.print(f"watching {kb_dir} (a full scan now and every {rescan_s:g} s; Ctrl-C stops)",
+              highlight=False)
+    try:
+        for changed in watch_changes(kb_dir, rescan_s=rescan_s):
+            try:
+                summary = knowledge.reindex(skip_invalid=skip_invalid, lock_timeout=30,
+                                            changed=changed)
+            except FrontlineError as exc:
+                err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
+                continue
+            what = "full scan" if changed is None else f"{len(changed)} changed path(s)"
+            if summary.changed:
+                err.print(f"{what}: version {summary.version}, {summary.articles} articles, "
+                          f"{summary.reembedded} re-embedded, {summary.removed} removed, "
+                          f"{summary.seconds:.2f} s", highlight=False)
+            for message in summary.skipped:
+                err.print(f"[yellow]skipped:[/] {message}", highlight=False)
+    except KeyboardInterrupt:
+        pass
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _index_with_progress(knowledge, full: bool, skip_invalid: bool,  # type: ignore[no-untyped-def]

@@ -209,3 +209,19 @@ def test_a_change_list_still_finds_duplicate_ids(tmp_path: Path, parses: list[Pa
     with pytest.raises(ArticleError) as info:
         articles.scan_articles(kb, cache=cache, changed=[second])
     assert info.value.path == second and "duplicate id 'same'" in str(info.value)
+
+
+def test_a_scan_stopped_by_a_broken_article_keeps_the_listing(tmp_path: Path,
+                                                              parses: list[Path]) -> None:
+    kb, cache = tmp_path / "kb", tmp_path / "cache.sqlite"
+    for name in ("b", "c", "d"):
+        write(kb, f"{name}.md", f"---\ntitle: {name.upper()}\n---\nBody\n")
+    load_articles(kb, cache=cache)
+    broken = write(kb, "a.md", "---\ntitle: [unclosed\n---\nBody\n")  # first in path order
+    for changed in ([broken], None):
+        with pytest.raises(ArticleError, match=r"a\.md:2: invalid YAML"):
+            articles.scan_articles(kb, cache=cache, changed=changed)
+        parses.clear()
+        assert sorted(_scan(kb, cache, changed=[])) == sorted(
+            str(kb / f"{n}.md") for n in ("a", "b", "c", "d")[1:])  # a.md still broken
+        assert parses == [broken]
