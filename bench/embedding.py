@@ -10,8 +10,15 @@ is to the bound of its own moment (the machine is shared: the bound moves 2x wit
 "/ MKL bound" is the ratio to torch.matmul's rate alone (the bound's first definition).
 "encode (before)" is Frontline's first path: batches of 64 sorted by characters through
 sentence-transformers' encode; "torch, MKL" the token-length batches on torch's default BLAS;
-"torch" the same batches through oneDNN (indexer.embedding.use_onednn). "min cos" is each
-backend's lowest cosine to "torch, MKL" over all chunks.
+"torch, modules" the same batches through oneDNN (indexer.embedding.use_onednn), padded, through
+the model's modules; "torch" (the torch backend now) the packed forward (indexer.embedding.
+PackedEncoder: no padded token in any product). "min cos" is each backend's lowest cosine to
+"torch, MKL" over all chunks.
+With --profile, one full pass of "torch, modules" and of "torch" each runs under torch's
+profiler first, and the time is broken down: products (GEMM), attention, layer norm, GELU,
+gathers and copies, other torch ops, and what is outside torch's ops (tokenization, measured
+alone, and Python); plus the padded tokens per real one each path computes products on.
+--rounds 0 then skips the rest.
 Single query: dev questions embedded one at a time, the backends taking turns per question,
 torch and onnxruntime each on one thread. Prints figures; asserts nothing.
 """
@@ -37,7 +44,13 @@ from frontline.evaluation.metrics import load_questions
 from frontline.knowledge import default_embedding_model
 from frontline.settings import Settings
 from indexer import SentenceTransformerEmbedder, chunk, load_articles
-from indexer.embedding import BACKENDS, Embedder, make_embedder, token_lengths
+from indexer.embedding import (
+    BACKENDS,
+    Embedder,
+    make_embedder,
+    token_batches,
+    token_lengths,
+)
 
 
 def encode_before(embedder: SentenceTransformerEmbedder) -> Callable[[Sequence[str]], np.ndarray]:
@@ -58,6 +71,56 @@ def encode_before(embedder: SentenceTransformerEmbedder) -> Callable[[Sequence[s
     return embed
 
 
+# torch profiler operator names → the part of the forward they are (first match wins).
+PARTS = (
+    ("products (GEMM)", ("_linear_pointwise", "addmm", "aten::mm", "aten::linear")),
+    ("attention", ("scaled_dot_product", "bmm", "softmax", "aten::where", "bitwise_and")),
+    ("layer norm", ("layer_norm",)),
+    ("GELU, tanh", ("gelu", "tanh")),
+    ("gathers, scatters, copies", ("index", "embedding", "copy_", "cat", "fill_", "zeros",
+                                   "masked_fill", "clone", "contiguous", "repeat_interleave")),
+)
+
+
+def part_of(op: str) -> str:
+    for part, names in PARTS:
+        if any(name in op for name in names):
+            return part
+    return "other torch ops"
+
+
+def profile_pass(name: str, embedder: SentenceTransformerEmbedder,
+                 texts: Sequence[str]) -> None:
+    """One full pass of ``embedder`` under torch's profiler: where its wall time goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = embedder._load()
+    embedder.embed(texts[:16])
+    started = time.perf_counter()
+    lengths = token_lengths(model.tokenizer, texts, model.max_seq_length)
+    tokenize = time.perf_counter() - started
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        started = time.perf_counter()
+        embedder.embed(texts)
+        wall = time.perf_counter() - started
+    parts: dict[str, float] = {}
+    for event in prof.key_averages():
+        part = part_of(event.key)
+        parts[part] = parts.get(part, 0.0) + event.self_cpu_time_total / 1e6
+    in_ops = sum(parts.values())
+    batches = token_batches(lengths, embedder.batch_size)
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches) / sum(lengths)
+    in_products = 1.0 if embedder._packed is not None else padded
+    print(f"  {name}: {wall:.1f} s wall for {len(texts)} chunks ({len(texts) / wall:.0f} "
+          f"chunks/s, profiled); {in_products:.2f} padded tokens per real one in the products "
+          f"(attention: {padded:.2f})")
+    for part, seconds in sorted(parts.items(), key=lambda kv: -kv[1]):
+        print(f"    {part:28} {seconds:7.2f} s  {seconds / wall:6.1%}")
+    outside = wall - in_ops
+    print(f"    {'outside torch ops':28} {outside:7.2f} s  {outside / wall:6.1%}  (tokenizing "
+          f"alone: {tokenize:.2f} s; the rest is Python)")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     return sorted(values)[int(q * (len(values) - 1))]
 
@@ -69,6 +132,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--exports", type=Path, default=None,
                         help="ONNX export folder to use (default: a fresh scratch folder)")
+    parser.add_argument("--profile", action="store_true",
+                        help="break one full pass of each torch path down first")
     args = parser.parse_args()
     import torch
 
@@ -77,13 +142,22 @@ def main() -> None:
     articles = load_articles(args.kb).articles
     texts = [c.embedding_text(a.title) for a in articles for c in chunk(a)]
     base = SentenceTransformerEmbedder(model)
+    modules = SentenceTransformerEmbedder(model, packed=False)
     blas = SentenceTransformerEmbedder(model, onednn=False)
     st = blas._load()
     lengths = token_lengths(st.tokenizer, texts, st.max_seq_length)
     flops = sum(flops_per_text(st, n) for n in lengths) / len(texts)
+    if args.profile:
+        print(f"profile of one full pass, {torch.get_num_threads()} threads, {len(texts)} "
+              f"chunks (load average {os.getloadavg()[0]:.1f}):")
+        profile_pass("torch, modules", modules, texts)
+        profile_pass("torch (packed)", base, texts)
+        if args.rounds == 0:
+            return
     started = time.perf_counter()
     backends: dict[str, Callable[[Sequence[str]], np.ndarray]] = {
-        "encode (before)": encode_before(blas), "torch, MKL": blas.embed, "torch": base.embed}
+        "encode (before)": encode_before(blas), "torch, MKL": blas.embed,
+        "torch, modules": modules.embed, "torch": base.embed}
     for name in BACKENDS[1:]:
         backends[name] = make_embedder(model, name, export_root=exports).embed
         backends[name](["warm up"])  # exports on first use
@@ -138,6 +212,7 @@ def main() -> None:
                  if q.split == "dev"][:args.queries]
     single: dict[str, Embedder] = {
         "torch, MKL": SentenceTransformerEmbedder(model, threads=1, onednn=False),
+        "torch, modules": SentenceTransformerEmbedder(model, threads=1, packed=False),
         "torch": SentenceTransformerEmbedder(model, threads=1)}
     for name in BACKENDS[1:]:
         single[name] = make_embedder(model, name, export_root=exports, threads=1)

@@ -269,9 +269,14 @@ class PackedEncoder:
         starts = torch.cumsum(lengths, 0) - lengths
         positions = torch.arange(len(flat)) - starts[sequence]
         where = sequence * width + positions  # each real token's row in the padded batch
+        # Each padded row's token: its own, or (past the text's end) the text's last, whose
+        # key the mask hides. A gather: no zero-filled grid, no scatter.
+        column = torch.minimum(torch.arange(width)[None, :], lengths[:, None] - 1)
+        grid_rows = (starts[:, None] + column).reshape(-1)
         kinds = (torch.zeros_like(flat) if types is None
                  else torch.tensor([t for i in idx for t in types[i]]))
-        x = self.word[flat] + self.position[positions] + self.token_type[kinds]
+        x = (self.word.index_select(0, flat) + self.position.index_select(0, positions)
+             + self.token_type.index_select(0, kinds))
         x = F.layer_norm(x, (self.hidden,), *self.norm)
         padded_key = torch.arange(width)[None, :] >= lengths[:, None]
         mask = torch.zeros(batch, 1, 1, width).masked_fill_(padded_key[:, None, None, :],
@@ -279,11 +284,12 @@ class PackedEncoder:
         for (qkv_w, qkv_b, out_w, out_b, norm1, up_w, up_b, down_w, down_b,
              norm2) in self.layers:
             qkv = linear(x, qkv_w, qkv_b, "none", [], "")
-            grid = qkv.new_zeros(batch * width, 3 * self.hidden).index_copy_(0, where, qkv)
+            grid = qkv.index_select(0, grid_rows)
             q, k, v = grid.view(batch, width, 3, self.heads, self.head_dim).permute(
                 2, 0, 3, 1, 4).unbind(0)
             attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            attended = attended.transpose(1, 2).reshape(batch * width, self.hidden)[where]
+            attended = attended.transpose(1, 2).reshape(batch * width, self.hidden
+                                                        ).index_select(0, where)
             x = F.layer_norm(linear.binary(attended, x, out_w, out_b, "add"), (self.hidden,),
                              *norm1)
             up = linear(x, up_w, up_b, "gelu", [], "none")
