@@ -7,13 +7,15 @@ articles are re-embedded; deleted ones are dropped. ``full=True`` rebuilds every
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,20 @@ def _base_listing(base_dir: Path, conn) -> list[str]:  # type: ignore[no-untyped
     return text.split("\n") if text else []
 
 
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: a scan of 100,000 articles allocates several
+    hundred thousand objects (none of them cyclic garbage), and the collections they trigger
+    took a third of an edit's scan (measured at 100,000 articles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_cache_file(index_dir: Path, kb_dir: Path) -> Path:
     """Where the parse cache of ``kb_dir``'s articles lives (beside the versions, never in one:
     it describes the KB folder, not a version)."""
@@ -168,15 +184,16 @@ def build_index(
     if another writer holds the index.
     """
     started = time.perf_counter()
-    loaded = scan_articles(kb_dir, skip_invalid=skip_invalid,
-                           cache=parse_cache_file(index_dir, kb_dir) if parse_cache else None,
-                           changed=changed)
+    with _no_gc():
+        loaded = scan_articles(kb_dir, skip_invalid=skip_invalid,
+                               cache=parse_cache_file(index_dir, kb_dir) if parse_cache else None,
+                               changed=changed)
+        listed = loaded.listed
+        lines = _listing(listed, kb_dir)
+        signature = _signature(lines)
     skipped = [str(err) for err in loaded.errors]
     for message in skipped:
         logger.warning("skipped invalid article %s", message)
-    listed = loaded.listed
-    lines = _listing(listed, kb_dir)
-    signature = _signature(lines)
 
     with store.writer_lock(index_dir, timeout=lock_timeout):
         store.prune(index_dir, keep_versions)  # also clears temps of interrupted runs
@@ -214,7 +231,8 @@ def build_index(
                 base_dir, donor = store.version_path(index_dir, prev_manifest.base), prev_dir
                 if not (base_dir / "manifest.json").exists():  # removed by hand: start over
                     base_dir, donor = None, None
-            plan = _delta_plan(base_dir, loaded, lines, delta_above, delta_share, donor)
+            with _no_gc():
+                plan = _delta_plan(base_dir, loaded, lines, delta_above, delta_share, donor)
             if plan is not None:
                 written = _write_delta(tmp, plan, kb_dir, embedder, donor, chunk_max_chars,
                                        progress)
