@@ -86,7 +86,9 @@ def write(conn: sqlite3.Connection, words: Iterable[str]) -> None:
 
 
 class Vocabulary:
-    """The KB's words in a SymSpell deletes index.
+    """The KB's words in SymSpell deletes indexes, one a first letter, each built on the
+    first lookup that needs it (a large vocabulary's indexes take seconds to build, and a
+    word's candidates all start with its first letter).
 
     ``candidates(word)``: the KB words within ``max_distance(word)`` edits of ``word`` that
     start with its first letter, with their distance, nearest first; empty for a word that is
@@ -95,14 +97,29 @@ class Vocabulary:
     """
 
     def __init__(self, words: Iterable[str]) -> None:
+        self.words: set[str] = set(words)
+        self._by_letter: dict[str, list[str]] = {}
+        for word in sorted(self.words):
+            self._by_letter.setdefault(self._shard(word), []).append(word)
+        self._indexes: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _shard(word: str) -> str:
+        return word[:1] if SAME_FIRST_LETTER else ""
+
+    def _index(self, word: str):  # type: ignore[no-untyped-def]
         from symspellpy import SymSpell
 
-        self._index = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
-        self.words: set[str] = set()
-        for word in words:
-            if word not in self.words:
-                self.words.add(word)
-                self._index.create_dictionary_entry(word, 1)
+        key = self._shard(word)
+        with self._lock:
+            index = self._indexes.get(key)
+            if index is None:
+                index = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+                for known in self._by_letter.get(key, ()):
+                    index.create_dictionary_entry(known, 1)
+                self._indexes[key] = index
+        return index
 
     def __len__(self) -> int:
         return len(self.words)
@@ -116,7 +133,7 @@ class Vocabulary:
         distance = max_distance(word)
         if not distance or word in self.words or word in english_words():
             return []
-        found = self._index.lookup(word, Verbosity.ALL, max_edit_distance=distance)
+        found = self._index(word).lookup(word, Verbosity.ALL, max_edit_distance=distance)
         return sorted(((s.term, s.distance) for s in found if s.term != word
                        and (not SAME_FIRST_LETTER or s.term[0] == word[0])),
                       key=lambda c: (c[1], c[0]))
