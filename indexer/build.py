@@ -588,6 +588,11 @@ def _write_delta(folder: Path, plan: _DeltaPlan, kb_dir: Path, embedder: Embedde
         base.close()
     conn = store.connect(folder / "meta.sqlite")
     try:
+        # A new file in an unpublished folder: no rollback journal and no sync per statement
+        # (each CREATE of the schema was a transaction with its own fsyncs, 0.3 s of an edit
+        # at 20,000 articles); the file is synced once, before it is published.
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
         conn.executescript(store.SCHEMA)
         store.ensure_public_lexical(conn)
         conn.executescript(terms.SCHEMA)
@@ -606,6 +611,8 @@ def _write_delta(folder: Path, plan: _DeltaPlan, kb_dir: Path, embedder: Embedde
     dense = dense_index.exact(embedder.dim, vectors, np.asarray(ids, np.int64))
     _write_delta_classifiers(folder, plan, donor, _Segments(plan.base, top, dense), examples)
     faiss.write_index(dense, str(folder / "dense.faiss"))
+    with open(folder / "meta.sqlite", "rb") as fh:
+        os.fsync(fh.fileno())
     return _Written(
         chunks=base_chunks - hidden + len(ids),
         reembedded=embedded[0],
