@@ -5,6 +5,8 @@
     .venv/bin/python bench/quality_scale.py --embed-only     # only fill the vector cache
     .venv/bin/python bench/quality_scale.py --classifier 5000,20000,50000  # the classifier alone
     .venv/bin/python bench/quality_scale.py --reindex 20000  # one question edit → reindex, undone
+    .venv/bin/python bench/quality_scale.py --reuse --classifier-pool-only  # support pool ablation
+    .venv/bin/python bench/quality_scale.py --reuse --questions q.yml  # another questions file
 
 Each larger KB is the sample KB (``knowledge_base/``, unchanged) plus generated distractor
 articles made of the sample KB's real vocabulary: titles spliced from two real titles,
@@ -20,6 +22,10 @@ and the search path, answer decision, thresholds and metrics are ``frontline eva
 size. Covered = share of answerable questions whose expected article is answered or among the
 clarify options; answered correctly = share of all questions answered with the expected article
 (as `frontline eval` prints them). The drop is in points against the 68-article KB of the same run.
+
+For each prototype classifier's KB it also prints the support pool (``pool_and_cpu``): how
+often the right article is among the classifier's best, dense + lexical search's and their
+union, and the CPU time of the classifier and its body support before and after batching.
 
 Every chunk is embedded by the real model once and cached under
 ``var/bench-quality-scale/vectors.sqlite`` (gitignored), so a second run only searches.
