@@ -619,13 +619,14 @@ class _ParseCache:
         effort: a cache that cannot be written only costs the next load its speed)."""
         if not complete:
             files = sorted(set(self.paths).union(files), key=_path_key)
-        present = set(files)
-        gone = [(p,) for p in self.paths if p not in present]
+        same = files == self.paths  # the same files (an edit): rows replaced in place
+        present = set() if same else set(files)
+        gone = [] if same else [(p,) for p in self.paths if p not in present]
         if not self.fresh and not gone and self.paths:
             return
         pos, fresh = self.pos, self.fresh
-        if files == self.paths:  # the same files (an edit): the listing with rows replaced
-            paths, ids, hashes, stats = files, list(self.ids), list(self.hashes), self.stats
+        if same:
+            paths, ids, hashes, stats = files, self.ids, self.hashes, self.stats
             for path, row in fresh.items():
                 i = pos[path]
                 stats[4 * i:4 * i + 4] = array("q", row[1:5])
