@@ -233,9 +233,10 @@ def build_index(
                     base_dir, donor = None, None
             with _no_gc():
                 plan = _delta_plan(base_dir, loaded, lines, delta_above, delta_share, donor)
-            if plan is not None:
-                written = _write_delta(tmp, plan, kb_dir, embedder, donor, chunk_max_chars,
-                                       progress)
+            if plan is not None:  # a few articles: no collection of the caller's heap in it
+                with _no_gc():
+                    written = _write_delta(tmp, plan, kb_dir, embedder, donor,
+                                           chunk_max_chars, progress)
             else:
                 written = _write_version(
                     tmp,
