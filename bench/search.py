@@ -225,7 +225,7 @@ def edit_section(work: Path, words: WordVectorEmbedder, n: int, build_s: float,
     # file written less than RACY_S before a scan is never vouched for), the cache up to date.
     time.sleep(articles.RACY_S)
     build_index(work / "kb", work / "index", words, approximate_above=approximate_above)
-    figures = []
+    figures: list[tuple[str, float, float, float, str]] = []
     for label, options in (("before (no parse cache, full version)",
                             {"parse_cache": False, "delta_above": 10**12}),
                            ("now (parse cache, delta version)", {}),

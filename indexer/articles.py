@@ -27,7 +27,7 @@ import stat as stat_module
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -367,7 +367,8 @@ def scan_articles(kb_dir: Path, *, skip_invalid: bool = False,
 
 
 def watch_changes(kb_dir: Path, *, rescan_s: float = 600.0, debounce_ms: int = 200,
-                  stop_event: threading.Event | None = None) -> Iterator[list[Path] | None]:
+                  stop_event: threading.Event | None = None
+                  ) -> Generator[list[Path] | None, None, None]:
     """What to reindex while ``kb_dir`` changes, for ``frontline index --watch``: ``None`` (a
     full scan) first and then every ``rescan_s`` seconds, and in between, per batch of file
     events (``watchfiles``), the paths created, written or deleted (a rename: both), sorted,
@@ -634,15 +635,14 @@ class _ParseCache:
         else:
             paths, ids, hashes, stats = [], [], [], array("q")
             for path in files:
-                row = fresh.get(path)
-                if row is not None:
-                    stats.extend(row[1:5])
-                    ids.append(row[5])
-                    hashes.append(row[13])
-                elif (i := pos.get(path)) is not None:
-                    stats.extend(self.stats[4 * i:4 * i + 4])
-                    ids.append(self.ids[i])
-                    hashes.append(self.hashes[i])
+                if (new := fresh.get(path)) is not None:
+                    stats.extend(new[1:5])
+                    ids.append(new[5])
+                    hashes.append(new[13])
+                elif (j := pos.get(path)) is not None:
+                    stats.extend(self.stats[4 * j:4 * j + 4])
+                    ids.append(self.ids[j])
+                    hashes.append(self.hashes[j])
                 else:  # pragma: no cover - every checked file is put
                     continue
                 paths.append(path)

@@ -191,9 +191,9 @@ def test_a_change_list_falls_back_to_a_walk_for_folders_and_a_cold_cache(
     assert str(kb / "new" / "c.md") in _scan(kb, cache, changed=[kb / "new"])
     # a file changed too recently to be trusted is checked again by the next change list
     young = write(kb, "y.md", "---\ntitle: Y\n---\nBody\n")
-    articles.RACY_S = 3600.0  # type: ignore[attr-defined]  (restored by the fixture)
+    articles.RACY_S = 3600.0  # restored by the fixture's monkeypatch
     _scan(kb, cache, changed=[young])
-    articles.RACY_S = 0.0  # type: ignore[attr-defined]
+    articles.RACY_S = 0.0
     young.write_text("---\ntitle: Y2\n---\nBody\n")
     parses.clear()
     scan = articles.scan_articles(kb, cache=cache, changed=[])

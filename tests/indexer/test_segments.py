@@ -326,7 +326,7 @@ def test_a_change_list_publishes_what_a_walk_publishes(
     assert walks == []
     walked = build_index(kb, other / "index", embedder, **DELTA)
     assert walks == [kb]
-    manifests = [store.Manifest.read(store.version_path(folder / "index", summary.version))
+    manifests = [store.Manifest.read(store.version_path(folder / "index", str(summary.version)))
                  for folder, summary in ((site, listed), (other, walked))]
     assert manifests[0].signature == manifests[1].signature
     assert manifests[0].base is not None and manifests[1].base is not None

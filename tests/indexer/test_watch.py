@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from indexer import articles
 WAIT_S = 20.0  # a generous bound for one batch on a loaded machine; a batch takes ~0.3 s
 
 
-def _next(changes: Iterator[list[Path] | None]) -> list[Path] | None:
+def _next(changes: Generator[list[Path] | None, None, None]) -> list[Path] | None:
     """The generator's next item, or a failure (not a hang) after WAIT_S."""
     box: list[object] = []
     thread = threading.Thread(target=lambda: box.append(next(changes)), daemon=True)
@@ -26,7 +26,7 @@ def _next(changes: Iterator[list[Path] | None]) -> list[Path] | None:
     return box[0]  # type: ignore[return-value]
 
 
-def _until(changes: Iterator[list[Path] | None], wanted: set[Path]) -> set[Path]:
+def _until(changes: Generator[list[Path] | None, None, None], wanted: set[Path]) -> set[Path]:
     """Batches until every path of ``wanted`` was reported (editors' writes may split)."""
     seen: set[Path] = set()
     deadline = time.monotonic() + WAIT_S
@@ -117,8 +117,12 @@ def test_the_cli_indexes_a_change_list_and_watches(small_kb: Path, tmp_path: Pat
     watcher = subprocess.Popen([*command, "--watch", "--rescan-every", "3600"], env=env,
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in watcher.stderr or ()],
-                     daemon=True).start()
+
+    def read() -> None:
+        for line in watcher.stderr or ():
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
 
     def wait_for(text: str) -> str:
         deadline = time.monotonic() + 120
