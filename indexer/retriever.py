@@ -420,8 +420,32 @@ class DeltaVersion(IndexVersion):
                     [a for a, m in zip(article_ids, where, strict=True) if m], vector)
         return found
 
+    def corrected(self, query: str, audience: Audience) -> str:
+        """``query`` with each typo of a KB word written as that word, as a full version's
+        lexical search and coverage read it (``terms.corrections``): a word whose stem either
+        part holds stays as typed; the others are corrected against the base's vocabulary,
+        then the delta's. (Words of tombstoned articles stay in the base's vocabulary until
+        compaction.)"""
+        if not self.has_terms:
+            return query
+        public = audience == "public" and self.has_public_terms
+        words = set(terms.WORD.findall(query.lower()))
+        stems = {terms.stem(w) for w in words}
+        held = terms.document_frequencies(self.own._conn(), stems, public)
+        for term, count in terms.document_frequencies(self.base._conn(), stems, public).items():
+            held[term] = held.get(term, 0) + count
+        fixed = terms.corrections(self.base._conn(), words, public, known=held)
+        rest = [w for w in words if not held.get(terms.stem(w)) and w not in fixed]
+        if rest:
+            fixed.update(terms.corrections(self.own._conn(), rest, public, known=held))
+        if not fixed:
+            return query
+        return terms.WORD.sub(lambda m: fixed.get(m.group(0).lower(), m.group(0)), query)
+
     def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
-        """The base's BM25 hits that are not tombstoned and the delta's, best first."""
+        """The base's BM25 hits that are not tombstoned and the delta's, best first; typos of
+        KB words searched as those words (``corrected``)."""
+        query = self.corrected(query, audience)
         extra = min(len(self.hidden_rows), 4 * n)
         found = [hit for hit in self.base.lexical_search(query, audience, n + extra)
                  if hit[0] not in self.hidden_rows][:n]
@@ -491,9 +515,10 @@ class DeltaVersion(IndexVersion):
     def coverage(self, query: str, article_ids: list[str],
                  audience: Audience = "internal") -> dict[str, float]:
         """``terms.coverage`` over base and delta: document frequencies of the base's articles
-        that are not tombstoned plus the delta's."""
+        that are not tombstoned plus the delta's; typos of KB words count as those words."""
         if not self.has_terms:
             return {}
+        query = self.corrected(query, audience)
         public = audience == "public" and self.has_public_terms
         wanted = sorted(terms.query_terms(query))[:terms.MAX_QUERY_TERMS]
         ids = list(dict.fromkeys(article_ids))

@@ -117,6 +117,26 @@ def test_a_delta_serves_edits_additions_deletions_and_internal_edits(
     assert delta.current().article_hit("cancel-subscription") is None
 
 
+def test_a_delta_corrects_typos_as_the_full_version_does(
+        site: Path, embedder: CountingEmbedder) -> None:
+    """Spelling correction (``terms.corrections``) reaches a delta's coverage and BM25: a typo
+    of a base word and a typo of a word only the delta's edit added."""
+    delta, full = _both(site, embedder)
+    version = delta.current()
+    assert isinstance(version, DeltaVersion)
+    ids = list(version.articles)
+    for audience in ("public", "internal"):
+        typed = version.coverage("how do I reset my pasword", ids, audience)
+        assert typed == version.coverage("how do I reset my password", ids, audience)
+        assert typed == full.current().coverage("how do I reset my pasword", ids, audience)
+        assert typed["reset-password"] > 0
+    assert version.corrected("zebracorm tokens", "public") == "zebracorn tokens"
+    for retriever in (delta, full):
+        retriever.mode, retriever.ranking = "lexical", "retrieval"
+        hit = retriever.search("zebracorm token", "public", 3)[0]
+        assert hit.article_id == "reset-password" and "zebracorn" in hit.passage
+
+
 def test_a_delta_ranks_as_the_full_version_does(site: Path, embedder: CountingEmbedder) -> None:
     """Dense scores and coverage are exact; BM25 of the base's rows keeps the base's
     statistics (tombstoned rows still counted) and the classifier's delta rows an IDF over
