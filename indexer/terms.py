@@ -111,6 +111,15 @@ def document_frequencies(conn: sqlite3.Connection, stems: Iterable[str],
     ).fetchall())
 
 
+def held(conn: sqlite3.Connection, stems: Iterable[str], public_only: bool = False) -> set[str]:
+    """Which of ``stems`` some article (a public one with ``public_only``) holds: one seek
+    of the ``(term, article_id)`` key each, where ``document_frequencies`` counts every row
+    (up to one per article for a common word)."""
+    sql = ("SELECT 1 FROM article_terms WHERE term = ? "
+           f"{'AND public = 1 ' if public_only else ''}LIMIT 1")
+    return {s for s in set(stems) if conn.execute(sql, (s,)).fetchone()}
+
+
 def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: bool = False,
                 known: dict[str, int] | None = None) -> dict[str, str]:
     """The KB word each of ``words`` (lower-case) is a typo of, for the words whose stem no
@@ -130,9 +139,11 @@ def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: boo
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'article_terms'"
     ).fetchone():
         return {}
-    frequency = known if known is not None else document_frequencies(
-        conn, (stem(w) for w in words), public_only)
-    unknown = [w for w in words if not frequency.get(stem(w))][:MAX_CORRECTIONS]
+    if known is not None:
+        unknown = [w for w in words if not known.get(stem(w))][:MAX_CORRECTIONS]
+    else:  # every search asks this: whether a stem is held, not how often (a count is O(df))
+        have = held(conn, {stem(w) for w in words}, public_only)
+        unknown = [w for w in words if stem(w) not in have][:MAX_CORRECTIONS]
     if not unknown:
         return {}
     candidates = {w: vocabulary.candidates(w) for w in unknown}
