@@ -134,8 +134,7 @@ def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: boo
     words = sorted({w for w in words if spelling.max_distance(w)})
     if not words:
         return {}
-    vocabulary = spelling.vocabulary(conn)
-    if vocabulary is None or not conn.execute(
+    if not conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'article_terms'"
     ).fetchone():
         return {}
@@ -144,7 +143,9 @@ def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: boo
     else:  # every search asks this: whether a stem is held, not how often (a count is O(df))
         have = held(conn, {stem(w) for w in words}, public_only)
         unknown = [w for w in words if stem(w) not in have][:MAX_CORRECTIONS]
-    if not unknown:
+    # Most questions have no unknown word: only those need the vocabulary looked up.
+    vocabulary = spelling.vocabulary(conn) if unknown else None
+    if vocabulary is None:
         return {}
     candidates = {w: vocabulary.candidates(w) for w in unknown}
     seen = document_frequencies(
