@@ -9,14 +9,18 @@ starts with the same letter is a candidate typo of it — unless it is itself an
 such KB word stays unknown.
 
 The KB's words are stored at index time (``SCHEMA``: one row a distinct word or word stem of
-titles, example questions and bodies, written by ``indexer.terms.write``). Looking a word up uses
-SymSpell's deletes index (``symspellpy``): the cost of a lookup depends on the word's length,
-not on the size of the vocabulary. Which candidate wins (the nearest, then the most frequent
-among the articles a search sees) is ``indexer.terms.corrections``'s choice.
+titles, example questions and bodies, written by ``indexer.terms.write``). Looking a word up
+reads the KB words that can be within reach — same first letter (a range of the table's
+primary key, read once per letter and kept, grouped by length), length within the allowed
+edits — and scores them with ``rapidfuzz``'s compiled optimal-string-alignment distance,
+which drops a word as soon as it is out of reach. Nothing is built: a letter's first lookup
+costs one range scan. Which candidate wins (the nearest, then the most frequent among the
+articles a search sees) is ``indexer.terms.corrections``'s choice.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib.util
 import logging
@@ -25,7 +29,7 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 logger = logging.getLogger(__name__)
 
@@ -85,58 +89,94 @@ def write(conn: sqlite3.Connection, words: Iterable[str]) -> None:
     conn.executemany("INSERT OR IGNORE INTO vocabulary (word) VALUES (?)", ((w,) for w in words))
 
 
+def shard(word: str) -> str:
+    """The part of the vocabulary a typo of ``word`` is looked for in: the KB words that start
+    with its first letter (all of them without ``SAME_FIRST_LETTER``)."""
+    return word[:1] if SAME_FIRST_LETTER else ""
+
+
+def read_shard(conn: sqlite3.Connection, letter: str) -> list[str]:
+    """The stored words that start with ``letter`` (every word for ""), in order: a range of
+    the table's primary key."""
+    if not letter:
+        return [row[0] for row in conn.execute("SELECT word FROM vocabulary ORDER BY word")]
+    # In SQLite's binary order (UTF-8 bytes, which keeps code point order) the words that
+    # start with ``letter`` are those from it up to the next code point (past the surrogates).
+    following = ord(letter) + 1
+    if 0xD800 <= following < 0xE000:
+        following = 0xE000
+    sql = "SELECT word FROM vocabulary WHERE word >= ? ORDER BY word"
+    args: tuple[str, ...] = (letter,)
+    if following <= 0x10FFFF:
+        sql = "SELECT word FROM vocabulary WHERE word >= ? AND word < ? ORDER BY word"
+        args = (letter, chr(following))
+    return [row[0] for row in conn.execute(sql, args)]
+
+
 class Vocabulary:
-    """The KB's words in SymSpell deletes indexes, one a first letter, each built on the
-    first lookup that needs it (a large vocabulary's indexes take seconds to build, and a
-    word's candidates all start with its first letter).
+    """The KB's words, one first letter (``shard``) at a time, each read on the first lookup
+    that needs it (``read``: a letter's words) and kept, grouped by length, for this
+    vocabulary's life: a range scan per letter, no index to build, a few MB for a few hundred
+    thousand words.
 
     ``candidates(word)``: the KB words within ``max_distance(word)`` edits of ``word`` that
-    start with its first letter, with their distance, nearest first; empty for a word that is
-    itself in the vocabulary or an English word (``english_words``), or has no KB word near
-    it.
+    start with its first letter, with their distance, nearest first, then alphabetically;
+    empty for a word that is itself in the vocabulary or an English word (``english_words``),
+    or has no KB word near it.
     """
 
-    def __init__(self, words: Iterable[str]) -> None:
-        self.words: set[str] = set(words)
-        self._by_letter: dict[str, list[str]] = {}
-        for word in sorted(self.words):
-            self._by_letter.setdefault(self._shard(word), []).append(word)
-        self._indexes: dict[str, object] = {}
+    def __init__(self, read: Callable[[str], Iterable[str]]) -> None:
+        self._read = read
+        self._shards: dict[str, dict[int, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _shard(word: str) -> str:
-        return word[:1] if SAME_FIRST_LETTER else ""
+    @classmethod
+    def of(cls, words: Iterable[str]) -> Vocabulary:
+        """A vocabulary of ``words``, held in memory."""
+        by_shard: dict[str, list[str]] = {}
+        for word in set(words):
+            by_shard.setdefault(shard(word), []).append(word)
+        return cls(lambda letter: by_shard.get(letter, ()))
 
-    def _index(self, word: str):  # type: ignore[no-untyped-def]
-        from symspellpy import SymSpell
-
-        key = self._shard(word)
-        with self._lock:
-            index = self._indexes.get(key)
-            if index is None:
-                index = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
-                for known in self._by_letter.get(key, ()):
-                    index.create_dictionary_entry(known, 1)
-                self._indexes[key] = index
-        return index
-
-    def __len__(self) -> int:
-        return len(self.words)
+    def _by_length(self, word: str) -> dict[int, tuple[str, ...]]:
+        key = shard(word)
+        found = self._shards.get(key)
+        if found is None:
+            with self._lock:
+                found = self._shards.get(key)
+                if found is None:
+                    lengths: dict[int, list[str]] = {}
+                    for known in self._read(key):
+                        lengths.setdefault(len(known), []).append(known)
+                    found = {n: tuple(sorted(ws)) for n, ws in lengths.items()}
+                    self._shards[key] = found
+        return found
 
     def __contains__(self, word: object) -> bool:
-        return word in self.words
+        if not isinstance(word, str) or not word:
+            return False
+        same = self._by_length(word).get(len(word), ())
+        at = bisect.bisect_left(same, word)
+        return at < len(same) and same[at] == word
 
     def candidates(self, word: str) -> list[tuple[str, int]]:
-        from symspellpy import Verbosity
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
 
         distance = max_distance(word)
-        if not distance or word in self.words or word in english_words():
+        if not distance or word in english_words():
             return []
-        found = self._index(word).lookup(word, Verbosity.ALL, max_edit_distance=distance)
-        return sorted(((s.term, s.distance) for s in found if s.term != word
-                       and (not SAME_FIRST_LETTER or s.term[0] == word[0])),
-                      key=lambda c: (c[1], c[0]))
+        lengths = self._by_length(word)
+        found: list[tuple[str, int]] = []
+        # A word more than ``distance`` letters longer or shorter is more edits away.
+        for length in range(len(word) - distance, len(word) + distance + 1):
+            same = lengths.get(length)
+            if same:
+                found += [(known, int(d)) for known, d, _ in process.extract(
+                    word, same, scorer=OSA.distance, score_cutoff=distance, limit=None)]
+        if any(d == 0 for _, d in found):  # a KB word is not a typo
+            return []
+        return sorted(found, key=lambda c: (c[1], c[0]))
 
 
 # One vocabulary per index file and content (an index version's file never changes once
@@ -147,8 +187,10 @@ _lock = threading.Lock()
 
 
 def vocabulary(conn: sqlite3.Connection) -> Vocabulary | None:
-    """The vocabulary stored in ``conn``'s database, loaded once per file; None when it has
-    none (versions built before it existed) or is empty."""
+    """The vocabulary stored in ``conn``'s database, kept once per file (each letter read
+    from the file when first needed); None when it has none (versions built before it
+    existed) or is empty. A database with no file to trust (``file_key``) is read through
+    ``conn`` itself, for this caller only."""
     key = file_key(conn)
     if key is not None:
         with _lock:
@@ -157,18 +199,29 @@ def vocabulary(conn: sqlite3.Connection) -> Vocabulary | None:
                 return _vocabularies[key]
     has_table = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vocabulary'").fetchone()
-    if not has_table:
+    if not has_table or not conn.execute("SELECT 1 FROM vocabulary LIMIT 1").fetchone():
         return None
-    loaded = Vocabulary(row[0] for row in conn.execute("SELECT word FROM vocabulary"))
-    if not loaded:
-        return None
-    logger.debug("spelling vocabulary of %d words loaded", len(loaded))
-    if key is not None:
-        with _lock:
-            _vocabularies[key] = loaded
-            while len(_vocabularies) > _FILES:
-                _vocabularies.popitem(last=False)
+    if key is None:
+        return Vocabulary(functools.partial(read_shard, conn))
+    loaded = Vocabulary(functools.partial(_read_file, str(key[0])))
+    with _lock:
+        loaded = _vocabularies.setdefault(key, loaded)
+        _vocabularies.move_to_end(key)
+        while len(_vocabularies) > _FILES:
+            _vocabularies.popitem(last=False)
     return loaded
+
+
+def _read_file(path: str, letter: str) -> list[str]:
+    """``read_shard`` on a read-only connection of its own to the database at ``path``."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        words = read_shard(conn, letter)
+    finally:
+        conn.close()
+    logger.debug("spelling vocabulary: %d words starting with %r read from %s",
+                 len(words), letter, path)
+    return words
 
 
 def file_key(conn: sqlite3.Connection) -> tuple[object, ...] | None:

@@ -47,7 +47,9 @@ def test_a_genuinely_unknown_word_is_not_corrected_into_a_kb_word(version: Index
     # An English word the KB lacks is a word, not a typo of the KB word next to it ("kick"
     # and "pick", "watch" and "match"); nor is a word one edit from a KB word that starts
     # with another letter ("airtable" and "sortable").
-    assert {"pick", "match", "sortable"} <= spelling.vocabulary(conn).words  # type: ignore[union-attr]
+    vocabulary = spelling.vocabulary(conn)
+    assert vocabulary is not None
+    assert all(w in vocabulary for w in ("pick", "match", "sortable"))
     assert terms.corrections(conn, ["kick", "watch", "airtable"], public_only=True) == {}
     # Too short to correct, or not a word: left as typed.
     assert terms.corrections(conn, ["tsk", "tl423", "2fa"], public_only=True) == {}
@@ -87,7 +89,7 @@ def test_a_public_search_is_never_corrected_to_a_word_only_internal_articles_use
 
 
 def test_candidates_are_nearest_first_within_the_length_rule() -> None:
-    vocabulary = spelling.Vocabulary(["seats", "sets", "integration", "integrations", "cat"])
+    vocabulary = spelling.Vocabulary.of(["seats", "sets", "integration", "integrations", "cat"])
     assert vocabulary.candidates("seets") == [("seats", 1), ("sets", 1)]
     assert vocabulary.candidates("intgration")[0] == ("integration", 1)
     assert ("integrations", 2) in vocabulary.candidates("intgration")  # long: two edits
@@ -95,10 +97,10 @@ def test_candidates_are_nearest_first_within_the_length_rule() -> None:
     assert vocabulary.candidates("sxtx") == []
     assert vocabulary.candidates("cst") == []  # under four letters: never corrected
     assert vocabulary.candidates("seats") == []  # a KB word is not a typo
-    assert spelling.Vocabulary(["pick"]).candidates("pikc") == [("pick", 1)]
-    assert spelling.Vocabulary(["pick"]).candidates("kick") == []  # an English word
-    assert spelling.Vocabulary(["sortable"]).candidates("sortabel") == [("sortable", 1)]
-    assert spelling.Vocabulary(["sortable"]).candidates("zortable") == []  # first letter
+    assert spelling.Vocabulary.of(["pick"]).candidates("pikc") == [("pick", 1)]
+    assert spelling.Vocabulary.of(["pick"]).candidates("kick") == []  # an English word
+    assert spelling.Vocabulary.of(["sortable"]).candidates("sortabel") == [("sortable", 1)]
+    assert spelling.Vocabulary.of(["sortable"]).candidates("zortable") == []  # first letter
 
 
 def test_an_edited_article_s_new_words_are_corrected_to_after_reindex(
