@@ -9,18 +9,17 @@ starts with the same letter is a candidate typo of it — unless it is itself an
 such KB word stays unknown.
 
 The KB's words are stored at index time (``SCHEMA``: one row a distinct word or word stem of
-titles, example questions and bodies, written by ``indexer.terms.write``). Looking a word up
-reads the KB words that can be within reach — same first letter (a range of the table's
-primary key, read once per letter and kept, grouped by length), length within the allowed
-edits — and scores them with ``rapidfuzz``'s compiled optimal-string-alignment distance,
-which drops a word as soon as it is out of reach. Nothing is built: a letter's first lookup
-costs one range scan. Which candidate wins (the nearest, then the most frequent among the
-articles a search sees) is ``indexer.terms.corrections``'s choice.
+titles, example questions and bodies, written by ``indexer.terms.write``). Nothing is built
+from them in the serving process: a first letter's words are read by one range scan of the
+table's primary key on the first lookup that needs them, and kept packed (``_Shard``: about
+ten bytes a word besides its letters). A lookup takes the words of that letter whose length
+and letter classes leave them within reach, and scores those few with ``rapidfuzz``'s
+compiled optimal-string-alignment distance. Which candidate wins (the nearest, then the most
+frequent among the articles a search sees) is ``indexer.terms.corrections``'s choice.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
 import importlib.util
 import logging
@@ -30,6 +29,8 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -113,21 +114,68 @@ def read_shard(conn: sqlite3.Connection, letter: str) -> list[str]:
     return [row[0] for row in conn.execute(sql, args)]
 
 
+def _mask(word: str) -> int:
+    """Which of 32 letter classes (a code point modulo 32: each of a-z its own) ``word`` uses."""
+    mask = 0
+    for letter in word:
+        mask |= 1 << (ord(letter) & 31)
+    return mask
+
+
+class _Shard:
+    """One first letter's words, packed: sorted by length, then spelling, in one string, with
+    each word's offset in it, its length and its letter classes (``_mask``) in arrays; about
+    ten bytes a word besides its letters."""
+
+    __slots__ = ("lengths", "masks", "offsets", "text")
+
+    def __init__(self, words: Iterable[str]) -> None:
+        ordered = sorted({w for w in words if w}, key=lambda w: (len(w), w))
+        self.text = "".join(ordered)
+        lengths = np.fromiter(map(len, ordered), np.int32, len(ordered))
+        self.offsets = np.zeros(len(ordered) + 1, np.int32)
+        np.cumsum(lengths, out=self.offsets[1:])
+        self.lengths = lengths.astype(np.uint16)
+        codes = np.frombuffer(self.text.encode("utf-32-le"), np.uint32)
+        self.masks = (np.bitwise_or.reduceat(np.left_shift(np.uint32(1), codes & 31),
+                                             self.offsets[:-1]) if ordered
+                      else np.zeros(0, np.uint32))
+
+    def near(self, word: str, distance: int) -> list[str]:
+        """The words that may be within ``distance`` edits of ``word``; every one that is.
+        An edit changes a word's length by at most one, and removes at most one letter from
+        it and adds at most one (so at most one letter class each way): a word longer or
+        shorter by more than ``distance``, or that lacks (or adds) more than ``distance`` of
+        ``word``'s letter classes, is further away."""
+        lo = int(np.searchsorted(self.lengths, len(word) - distance, "left"))
+        hi = int(np.searchsorted(self.lengths, len(word) + distance, "right"))
+        if lo >= hi:
+            return []
+        own = np.uint32(_mask(word))
+        masks = self.masks[lo:hi]
+        close = ((np.bitwise_count(masks & ~own) <= distance)
+                 & (np.bitwise_count(own & ~masks) <= distance))
+        where = np.flatnonzero(close) + lo
+        return [self.text[start:end] for start, end in
+                zip(self.offsets[where].tolist(), self.offsets[where + 1].tolist(), strict=True)]
+
+
 class Vocabulary:
     """The KB's words, one first letter (``shard``) at a time, each read on the first lookup
-    that needs it (``read``: a letter's words) and kept, grouped by length, for this
+    that needs it (``read``: a letter's words) and kept packed (``_Shard``) for this
     vocabulary's life: a range scan per letter, no index to build, a few MB for a few hundred
     thousand words.
 
     ``candidates(word)``: the KB words within ``max_distance(word)`` edits of ``word`` that
     start with its first letter, with their distance, nearest first, then alphabetically;
     empty for a word that is itself in the vocabulary or an English word (``english_words``),
-    or has no KB word near it.
+    or has no KB word near it. The few words a cheap bound leaves (``_Shard.near``) are
+    scored with rapidfuzz's optimal-string-alignment distance.
     """
 
     def __init__(self, read: Callable[[str], Iterable[str]]) -> None:
         self._read = read
-        self._shards: dict[str, dict[int, tuple[str, ...]]] = {}
+        self._shards: dict[str, _Shard] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -138,26 +186,18 @@ class Vocabulary:
             by_shard.setdefault(shard(word), []).append(word)
         return cls(lambda letter: by_shard.get(letter, ()))
 
-    def _by_length(self, word: str) -> dict[int, tuple[str, ...]]:
+    def _shard(self, word: str) -> _Shard:
         key = shard(word)
         found = self._shards.get(key)
         if found is None:
             with self._lock:
                 found = self._shards.get(key)
                 if found is None:
-                    lengths: dict[int, list[str]] = {}
-                    for known in self._read(key):
-                        lengths.setdefault(len(known), []).append(known)
-                    found = {n: tuple(sorted(ws)) for n, ws in lengths.items()}
-                    self._shards[key] = found
+                    found = self._shards[key] = _Shard(self._read(key))
         return found
 
     def __contains__(self, word: object) -> bool:
-        if not isinstance(word, str) or not word:
-            return False
-        same = self._by_length(word).get(len(word), ())
-        at = bisect.bisect_left(same, word)
-        return at < len(same) and same[at] == word
+        return isinstance(word, str) and bool(word) and word in self._shard(word).near(word, 0)
 
     def candidates(self, word: str) -> list[tuple[str, int]]:
         from rapidfuzz import process
@@ -166,17 +206,12 @@ class Vocabulary:
         distance = max_distance(word)
         if not distance or word in english_words():
             return []
-        lengths = self._by_length(word)
-        found: list[tuple[str, int]] = []
-        # A word more than ``distance`` letters longer or shorter is more edits away.
-        for length in range(len(word) - distance, len(word) + distance + 1):
-            same = lengths.get(length)
-            if same:
-                found += [(known, int(d)) for known, d, _ in process.extract(
-                    word, same, scorer=OSA.distance, score_cutoff=distance, limit=None)]
-        if any(d == 0 for _, d in found):  # a KB word is not a typo
+        near = self._shard(word).near(word, distance)
+        if word in near:  # a KB word is not a typo
             return []
-        return sorted(found, key=lambda c: (c[1], c[0]))
+        found = process.extract(word, near, scorer=OSA.distance, score_cutoff=distance,
+                                limit=None)
+        return sorted(((known, int(d)) for known, d, _ in found), key=lambda c: (c[1], c[0]))
 
 
 # One vocabulary per index file and content (an index version's file never changes once
