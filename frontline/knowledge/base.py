@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from frontline.knowledge.decision import (
     rank,
 )
 from frontline.knowledge.language import LanguageCheck
+from frontline.knowledge.query import shape
 from frontline.knowledge.tuning import ServingEmbedder
 from frontline.settings import Settings
 from indexer import (
@@ -74,15 +76,28 @@ def default_thresholds(settings: Settings, auto_ranking: str) -> Thresholds:
 
 class RankedSearch:
     """The retriever's candidates, scored and ordered by the answer decision's certainty: the
-    one search path the product and ``frontline eval`` share."""
+    one search path the product and ``frontline eval`` share.
 
-    def __init__(self, retriever: Retriever, mix: Mix) -> None:
+    A long message is searched on what it asks (``frontline.knowledge.query``): cut to its
+    salient part within ``max_chars`` (as the chat cuts what reaches the assistant), and, when
+    it has backstory, each hit's query-term coverage is the better of the whole text's and the
+    asking part's."""
+
+    def __init__(self, retriever: Retriever, mix: Mix, max_chars: int = 1000) -> None:
         self.retriever = retriever
         self.mix = mix
+        self.max_chars = max_chars
 
     def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[ScoredHit]:
         """Raises ``IndexUnavailable`` when no index is published."""
-        return rank(self.retriever.search(query, audience, max(k, SHORTLIST)), self.mix, k)
+        shaped = shape(query, self.max_chars)
+        hits = self.retriever.search(shaped.searched, audience, max(k, SHORTLIST))
+        if shaped.asking and hits and hits[0].coverage is not None:
+            asked = self.retriever.current().coverage(
+                shaped.asking, [h.article_id for h in hits], audience)
+            hits = [replace(h, coverage=max(h.coverage or 0.0, round(asked[h.article_id], 4)))
+                    if h.article_id in asked else h for h in hits]
+        return rank(hits, self.mix, k)
 
 
 class KnowledgeBase:
@@ -99,7 +114,7 @@ class KnowledgeBase:
         if self._serving is not None:
             self._serving.follow(self._served_model)
         self.mix = Mix(settings.confidence_blend, settings.coverage_weight)
-        self.ranked = RankedSearch(self.retriever, self.mix)
+        self.ranked = RankedSearch(self.retriever, self.mix, settings.query_max_chars)
         self.language = LanguageCheck(tuple(settings.kb_languages))
         self._thresholds = Thresholds(settings.answer_threshold, settings.clarify_threshold,
                                       settings.clarify_margin)
