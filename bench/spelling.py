@@ -8,10 +8,15 @@ Two parts, each as ratios against a baseline measured in the same run:
   of each and the correction's own cost (``terms.corrections`` on a question's words).
 * **scale** — the lookup against vocabularies of growing size: the sample KB's words and
   stems, then 10x and 100x as many (the extra words made by editing KB words at random, so the
-  lengths stay a KB's). Build time (each first letter's index is built on its first lookup),
-  memory, and the p50/p95 of looking up the typo'd words of
-  the dev questions, next to a linear scan of the same vocabulary with the same distance
-  (symspellpy's Damerau-OSA comparer: what the deletes index avoids).
+  lengths stay a KB's), each stored in a ``vocabulary`` table as the indexer writes it. For
+  the shipped lookup (``spelling.Vocabulary``: a first letter's words read by a key-range scan
+  on its first lookup, the few within reach scored with rapidfuzz's OSA distance) and for the
+  SymSpell deletes index it replaced (``SymSpellVocabulary`` below, the code as it shipped
+  before: one index a first letter, built on the first lookup that needs it; symspellpy is a
+  bench-only dependency now), each in a fresh process: the first lookups of the typo'd words
+  of the dev questions (each letter's read or build) and the slowest of them, memory (RSS)
+  from the stored table to a warm lookup, the p50/p95 of looking the same words up again, and
+  whether both give the same candidates for every word.
 
     nice .venv/bin/python bench/spelling.py [--sizes 10,100]
 """
@@ -25,6 +30,8 @@ import string
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +86,8 @@ def search_section(work: Path, questions: list[tuple[str, str]]) -> None:
         conn, set(terms.WORD.findall(text.lower())) - terms.FUNCTION_WORDS,
         public_only=audience == "public"))
     print(f"sample KB search, one thread, {len(questions)} dev questions x2 "
-          f"({fixed} with a correction), vocabulary {len(real(conn) or [])} words")
+          f"({fixed} with a correction), vocabulary "
+          f"{conn.execute('SELECT count(*) FROM vocabulary').fetchone()[0]} words")
     print(f"  without correction  p50 {off_p[0]:7.2f} ms  p95 {off_p[1]:7.2f} ms")
     print(f"  with correction     p50 {on_p[0]:7.2f} ms  p95 {on_p[1]:7.2f} ms  "
           f"(p95 ratio {on_p[1] / off_p[1]:.3f})")
@@ -101,58 +109,154 @@ def _mutated(word: str, rng: random.Random) -> str:
     return "".join(letters)
 
 
-def scale_section(work: Path, typos: list[str], factors: list[int]) -> None:
-    from symspellpy.editdistance import DistanceAlgorithm, EditDistance
+class SymSpellVocabulary:
+    """The baseline: the SymSpell lookup ``spelling.Vocabulary`` replaced (as it shipped until
+    2026-12-02): every stored word read into memory, then one symspellpy deletes index a first
+    letter, built on the first lookup that needs it."""
 
-    comparer = EditDistance(DistanceAlgorithm.DAMERAU_OSA)
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words: set[str] = set(words)
+        self._by_letter: dict[str, list[str]] = {}
+        for word in sorted(self.words):
+            self._by_letter.setdefault(spelling.shard(word), []).append(word)
+        self._indexes: dict[str, object] = {}
+
+    def _index(self, word: str):  # type: ignore[no-untyped-def]
+        from symspellpy import SymSpell
+
+        key = spelling.shard(word)
+        index = self._indexes.get(key)
+        if index is None:
+            index = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+            for known in self._by_letter.get(key, ()):
+                index.create_dictionary_entry(known, 1)
+            self._indexes[key] = index
+        return index
+
+    def candidates(self, word: str) -> list[tuple[str, int]]:
+        from symspellpy import Verbosity
+
+        distance = spelling.max_distance(word)
+        if not distance or word in self.words or word in spelling.english_words():
+            return []
+        found = self._index(word).lookup(word, Verbosity.ALL, max_edit_distance=distance)
+        return sorted(((s.term, s.distance) for s in found if s.term != word
+                       and (not spelling.SAME_FIRST_LETTER or s.term[0] == word[0])),
+                      key=lambda c: (c[1], c[0]))
+
+
+@dataclass
+class Measured:
+    load_s: float  # reading the stored table (SymSpell: all of it; rapidfuzz: whether it has words)
+    cold_s: float  # the first lookup of every typo: each first letter read, or its index built
+    slowest_s: float  # the slowest of those first lookups
+    rss_mb: float  # RSS grown from before the table was read to after the first lookups
+    p50_us: float  # looking the same words up again
+    p95_us: float
+    found: dict[str, list[tuple[str, int]]]
+    all_s: float = 0.0  # rapidfuzz: then every first letter of the vocabulary read
+    all_rss_mb: float = 0.0
+    held_mb: float = 0.0  # the packed letters' own size (``spelling._Shard``)
+    letters: int = 0
+
+
+def _measure(kind: str, path: str, typos: list[str]) -> Measured:
+    """In a fresh process: from the stored vocabulary at ``path`` to a warm lookup of
+    ``typos`` with the ``kind`` of lookup ("rapidfuzz": the shipped one, or "symspell")."""
+    import sqlite3
+
+    import rapidfuzz.distance
+    import rapidfuzz.process
+    import symspellpy
+
+    # Modules imported first, so that the memory figure is the lookup's data alone.
+    assert rapidfuzz.process and rapidfuzz.distance and symspellpy
+    spelling.english_words()
+    gc.collect()
+    process = psutil.Process()
+    before = process.memory_info().rss
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    started = time.perf_counter()
+    vocabulary: spelling.Vocabulary | SymSpellVocabulary | None
+    if kind == "rapidfuzz":  # as a loaded index version owns it
+        vocabulary = spelling.owned(Path(path))
+    else:
+        vocabulary = SymSpellVocabulary(row[0] for row in conn.execute(
+            "SELECT word FROM vocabulary"))
+    assert vocabulary is not None
+    load_s = time.perf_counter() - started
+    cold, found = [], {}
+    for word in typos:
+        started = time.perf_counter()
+        found[word] = vocabulary.candidates(word)
+        cold.append(time.perf_counter() - started)
+    gc.collect()
+    grown = (process.memory_info().rss - before) / 2**20
+    looked = []
+    for _ in range(5):
+        for word in typos:
+            started = time.perf_counter()
+            vocabulary.candidates(word)
+            looked.append((time.perf_counter() - started) * 1e6)
+    p50, p95 = percentiles(looked)
+    measured = Measured(load_s, sum(cold), max(cold), grown, p50, p95, found)
+    if isinstance(vocabulary, spelling.Vocabulary):  # every letter, as after every kind of typo
+        letters = [row[0] for row in conn.execute(
+            "SELECT DISTINCT substr(word, 1, 1) FROM vocabulary")]
+        started = time.perf_counter()
+        for letter in letters:
+            _ = letter in vocabulary  # reads the letter's words
+        measured.all_s = time.perf_counter() - started
+        gc.collect()
+        measured.all_rss_mb = (process.memory_info().rss - before) / 2**20
+        measured.held_mb = sum(sys.getsizeof(s.text) + s.offsets.nbytes + s.lengths.nbytes
+                               + s.masks.nbytes for s in vocabulary._shards.values()) / 2**20
+        measured.letters = len(letters)
+    return measured
+
+
+def scale_section(work: Path, typos: list[str], factors: list[int]) -> None:
+    import multiprocessing
+    import sqlite3
+    from concurrent.futures import ProcessPoolExecutor
+
     conn = Retriever(work / "index", SentenceTransformerEmbedder(
         default_embedding_model(), threads=1)).current()._conn()
     base = [row[0] for row in conn.execute("SELECT word FROM vocabulary")]
     rng = random.Random(7)
-    print(f"vocabulary lookup, {len(typos)} typo'd words of the dev questions "
-          f"(ratios against the sample KB's {len(base)} words)")
-    first: tuple[float, float] | None = None
+    shards = len({spelling.shard(w) for w in typos})
+    print(f"vocabulary lookup, {len(typos)} typo'd words of the dev questions ({shards} first "
+          "letters); each lookup in a fresh process, from the stored table to a warm lookup; "
+          "ratios rapidfuzz / SymSpell")
+    spawn = multiprocessing.get_context("spawn")
     for factor in [1, *factors]:
         words = set(base)
         while len(words) < factor * len(base):
             words.add(_mutated(rng.choice(base), rng))
-        gc.collect()
-        process = psutil.Process()
-        before = process.memory_info().rss
-        started = time.perf_counter()
-        vocabulary = spelling.Vocabulary(words)
-        load_s = time.perf_counter() - started
-        cold = []  # the first lookup of each first letter builds that letter's index
-        for word in typos:
-            started = time.perf_counter()
-            vocabulary.candidates(word)
-            cold.append(time.perf_counter() - started)
-        build_s = sum(cold)
-        gc.collect()
-        grown = (process.memory_info().rss - before) / 2**20
-        looked = []
-        for _ in range(3):
-            for word in typos:
-                started = time.perf_counter()
-                vocabulary.candidates(word)
-                looked.append((time.perf_counter() - started) * 1e6)
-        p = percentiles(looked)
-        first = first or p
-        scan = []
-        ordered = sorted(words)
-        for word in typos[:5]:
-            started = time.perf_counter()
-            limit = spelling.max_distance(word)
-            [w for w in ordered if comparer.compare(word, w, limit) >= 0]
-            scan.append((time.perf_counter() - started) * 1e6)
-        shards = len({w[0] for w in typos})
-        print(f"  {len(words):8d} words: load {load_s:5.2f} s, then the {shards} first letters' "
-              f"indexes {build_s:6.2f} s (the slowest {max(cold):5.2f} s), RSS {grown:+7.1f} MB, "
-              f"lookup p50 {p[0]:7.1f} us p95 {p[1]:7.1f} us (p50 x{p[0] / first[0]:.2f}, "
-              f"p95 x{p[1] / first[1]:.2f}); linear scan p50 "
-              f"{percentiles(scan)[0] / 1000:7.2f} ms ({percentiles(scan)[0] / p[0]:.0f}x the "
-              "lookup's p50)")
-        del vocabulary
+        path = work / f"vocabulary-{factor}.sqlite"
+        stored = sqlite3.connect(path)
+        stored.executescript(spelling.SCHEMA)
+        spelling.write(stored, sorted(words))
+        stored.commit()
+        stored.close()
+        runs: dict[str, Measured] = {}
+        for kind in ("rapidfuzz", "symspell"):
+            with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+                runs[kind] = pool.submit(_measure, kind, str(path), typos).result()
+        new, old = runs["rapidfuzz"], runs["symspell"]
+        same = sum(1 for w in typos if new.found[w] == old.found[w])
+        print(f"  {len(words):8,d} words")
+        for kind, m in runs.items():
+            print(f"    {kind:9s} first lookups {m.cold_s:6.2f} s (slowest {m.slowest_s:5.2f} s, "
+                  f"load {m.load_s:5.2f} s), RSS {m.rss_mb:+7.1f} MB, lookup p50 "
+                  f"{m.p50_us:7.1f} us p95 {m.p95_us:7.1f} us")
+        print(f"    ratio     first lookups {new.cold_s / old.cold_s:.4f}, slowest "
+              f"{new.slowest_s / old.slowest_s:.4f}, RSS {new.rss_mb / max(old.rss_mb, 0.1):.3f}"
+              f", p50 {new.p50_us / old.p50_us:.2f}, p95 {new.p95_us / old.p95_us:.2f}; the "
+              f"same candidates for {same} of {len(typos)} words")
+        print(f"    rapidfuzz, then all {new.letters} first letters read: {new.all_s:.2f} s "
+              f"more, RSS {new.all_rss_mb:+.1f} MB in all ({new.held_mb:.2f} MB of it the "
+              "packed words themselves)")
 
 
 def main() -> None:

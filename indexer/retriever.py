@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 
 from indexer import dense as dense_index
-from indexer import lexical, store, terms
+from indexer import lexical, spelling, store, terms
 from indexer.classifier import (
     DELTA_FILE,
     FILE,
@@ -181,6 +181,9 @@ class IndexVersion:
         self.dense_kind = dense_index.kind(self.dense)
         self._public_selector = faiss.IDSelectorBatch(public_ids)
         self.set_nprobe(dense_index.NPROBE)
+        # This version's spelling vocabulary, read a first letter at a time when a lookup
+        # needs it, lives and goes with the version (``spelling.vocabulary`` finds it).
+        self.vocabulary = spelling.owned(folder / "meta.sqlite")
         self._local = threading.local()
         # One FAISS call at a time on this index: concurrent searches from the service's
         # threads, with torch embedding in others, crashed the process (SIGSEGV inside

@@ -27,8 +27,9 @@ import os
 import re
 import sqlite3
 import threading
-from collections import OrderedDict
+import weakref
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -214,37 +215,66 @@ class Vocabulary:
         return sorted(((known, int(d)) for known, d, _ in found), key=lambda c: (c[1], c[0]))
 
 
-# One vocabulary per index file and content (an index version's file never changes once
-# written), for the last few files.
-_FILES = 4
-_vocabularies: OrderedDict[tuple[object, ...], Vocabulary] = OrderedDict()
+# The vocabularies index versions own (``owned``), by file identity: an entry lives as long
+# as a version keeps its vocabulary, and goes with it.
+_owned: weakref.WeakValueDictionary[tuple[int, ...], Vocabulary] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 
 
+def _identity(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def owned(path: Path) -> Vocabulary | None:
+    """The vocabulary of the index version database at ``path`` (which never changes once
+    written), for the loaded version to keep: each letter is read from the file when a lookup
+    first needs it. While some version keeps it, ``vocabulary`` gives it to every connection
+    to that file, and every version of that file gets the same one. None when the file has no
+    vocabulary (versions built before it existed) or an empty one."""
+    key = _identity(path)
+    with _lock:
+        found = _owned.get(key) if key is not None else None
+    if found is not None:
+        return found
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        if not _has_words(conn):
+            return None
+    finally:
+        conn.close()
+    loaded = Vocabulary(functools.partial(_read_file, str(path)))
+    if key is None:
+        return loaded
+    with _lock:
+        return _owned.setdefault(key, loaded)
+
+
 def vocabulary(conn: sqlite3.Connection) -> Vocabulary | None:
-    """The vocabulary stored in ``conn``'s database, kept once per file (each letter read
-    from the file when first needed); None when it has none (versions built before it
-    existed) or is empty. A database with no file to trust (``file_key``) is read through
-    ``conn`` itself, for this caller only."""
-    key = file_key(conn)
+    """The vocabulary stored in ``conn``'s database: the one a loaded version owns for that
+    file (``owned``), else one read through ``conn`` for this caller only (a database being
+    written, in memory, or that no loaded version owns); None when it has none (versions built
+    before it existed) or is empty."""
+    path = "" if conn.in_transaction else next(
+        (r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+    key = _identity(path) if path else None
     if key is not None:
         with _lock:
-            if key in _vocabularies:
-                _vocabularies.move_to_end(key)
-                return _vocabularies[key]
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vocabulary'").fetchone()
-    if not has_table or not conn.execute("SELECT 1 FROM vocabulary LIMIT 1").fetchone():
+            found = _owned.get(key)
+        if found is not None:
+            return found
+    if not _has_words(conn):
         return None
-    if key is None:
-        return Vocabulary(functools.partial(read_shard, conn))
-    loaded = Vocabulary(functools.partial(_read_file, str(key[0])))
-    with _lock:
-        loaded = _vocabularies.setdefault(key, loaded)
-        _vocabularies.move_to_end(key)
-        while len(_vocabularies) > _FILES:
-            _vocabularies.popitem(last=False)
-    return loaded
+    return Vocabulary(functools.partial(read_shard, conn))
+
+
+def _has_words(conn: sqlite3.Connection) -> bool:
+    return bool(conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vocabulary'").fetchone()
+        and conn.execute("SELECT 1 FROM vocabulary LIMIT 1").fetchone())
 
 
 def _read_file(path: str, letter: str) -> list[str]:

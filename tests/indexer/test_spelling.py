@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import weakref
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,25 @@ def test_an_edited_article_s_new_words_are_corrected_to_after_reindex(
         "zorbulatr": "zorbulator"}
     hits = version.lexical_search("how do I set up the zorbulatr", "public", 3)
     assert version.entries[hits[0][0]].article_id == "zorbulator"
+
+
+def test_a_loaded_version_owns_its_vocabulary_and_it_goes_with_the_version(
+        small_kb: Path, tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    build_index(small_kb, tmp_path / "index", real_embedder)
+    retriever = Retriever(tmp_path / "index", real_embedder)
+    first = retriever.current()
+    assert first.vocabulary is not None
+    assert spelling.vocabulary(first._conn()) is first.vocabulary  # what corrections use
+    assert terms.corrections(first._conn(), ["pasword"], public_only=True) == {
+        "pasword": "password"}
+    owned = weakref.ref(first.vocabulary)
+    write_article(small_kb, "zorbulator", "Configure the zorbulator", """
+        The zorbulator turns reports into charts.
+        """)
+    build_index(small_kb, tmp_path / "index", real_embedder)
+    second = retriever.current()
+    assert second is not first and second.vocabulary is not first.vocabulary
+    assert spelling.vocabulary(second._conn()) is second.vocabulary
+    del first  # the retriever serves the new version and holds the old one no more
+    gc.collect()
+    assert owned() is None

@@ -103,15 +103,19 @@ def test_a_letter_s_words_are_one_range_of_the_stored_table(tmp_path: Path) -> N
     assert spelling.read_shard(conn, "é") == ["émail"]
     assert spelling.read_shard(conn, "ţ") == ["ţara"]
     assert spelling.read_shard(conn, "q") == []
-    # Read from the file, a letter at a time, and kept for the file; the same from a
-    # connection with no file to trust (an open transaction), read through it.
-    stored = spelling.vocabulary(conn)
+    # Read through the connection, for its caller only, when no loaded version owns the file;
+    # the owner's vocabulary (read from the file a letter at a time) once one does.
+    unowned = spelling.vocabulary(conn)
+    assert unowned is not None and unowned is not spelling.vocabulary(conn)
+    assert unowned.candidates("umbrela") == [("umbrella", 1)]
+    stored = spelling.owned(path)
     assert stored is not None and stored is spelling.vocabulary(conn)
+    assert stored is spelling.owned(path)
     assert stored.candidates("umbrela") == [("umbrella", 1)]
     assert stored.candidates("ubre") == [("uber", 1)]
     assert stored.candidates("vaultt") == [("vault", 1)]
     conn.execute("INSERT INTO vocabulary (word) VALUES ('vaults')")
-    assert conn.in_transaction
+    assert conn.in_transaction  # the file is being written: read through the connection
     fresh = spelling.vocabulary(conn)
     assert fresh is not None and fresh is not stored
     assert fresh.candidates("vaultt") == [("vault", 1), ("vaults", 1)]
@@ -119,3 +123,4 @@ def test_a_letter_s_words_are_one_range_of_the_stored_table(tmp_path: Path) -> N
     empty = sqlite3.connect(tmp_path / "empty.sqlite")
     empty.executescript(spelling.SCHEMA)
     assert spelling.vocabulary(empty) is None
+    assert spelling.owned(tmp_path / "empty.sqlite") is None
