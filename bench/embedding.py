@@ -11,10 +11,15 @@ is to the bound of its own moment (the machine is shared: the bound moves 2x wit
 "encode (before)" is Frontline's first path: batches of 64 sorted by characters through
 sentence-transformers' encode; "torch, MKL" the token-length batches on torch's default BLAS;
 "torch, modules" the same batches through oneDNN (indexer.embedding.use_onednn), padded, through
-the model's modules; "torch" (the torch backend now) the packed forward (indexer.embedding.
-PackedEncoder: no padded token in any product). "min cos" is each backend's lowest cosine to
-"torch, MKL" over all chunks.
-With --profile, one full pass of "torch, modules" and of "torch" each runs under torch's
+the model's modules; "torch, packed (before)" the packed forward as it was before attention ran
+by token length (indexer.embedding.PackedEncoder with by_length=False, reorder=False: no padded
+token in any product, attention over each batch padded, plain weights); "torch, reordered" the
+same with the weights reordered once for oneDNN; "torch" (the torch backend now) the packed
+forward with attention per run of equal token lengths (no padding, mask or gather anywhere).
+"/ packed before" is each pass's rate over the "torch, packed (before)" pass of the same round
+(median over rounds): the comparison that survives a shared machine's load swings. "min cos" is
+each backend's lowest cosine to "torch, MKL" over all chunks.
+With --profile, one full pass of "torch, packed (before)" and of "torch" each runs under torch's
 profiler first, and the time is broken down: products (GEMM), attention, layer norm, GELU,
 gathers and copies, other torch ops, and what is outside torch's ops (tokenization, measured
 alone, and Python); plus the padded tokens per real one each path computes products on.
@@ -47,6 +52,7 @@ from indexer import SentenceTransformerEmbedder, chunk, load_articles
 from indexer.embedding import (
     BACKENDS,
     Embedder,
+    PackedEncoder,
     make_embedder,
     token_batches,
     token_lengths,
@@ -69,6 +75,16 @@ def encode_before(embedder: SentenceTransformerEmbedder) -> Callable[[Sequence[s
         return out
 
     return embed
+
+
+def packed_variant(model: str, *, by_length: bool, reorder: bool,
+                   threads: int = 0) -> SentenceTransformerEmbedder:
+    """The torch embedder with its packed forward built as asked (``PackedEncoder``'s
+    ``by_length`` and ``reorder``): both off is the packed forward before this change."""
+    embedder = SentenceTransformerEmbedder(model, threads=threads)
+    embedder._packed = PackedEncoder.of(embedder._load(), by_length=by_length, reorder=reorder)
+    assert embedder._packed is not None
+    return embedder
 
 
 # torch profiler operator names → the part of the forward they are (first match wins).
@@ -110,10 +126,12 @@ def profile_pass(name: str, embedder: SentenceTransformerEmbedder,
     in_ops = sum(parts.values())
     batches = token_batches(lengths, embedder.batch_size)
     padded = sum(len(b) * max(lengths[i] for i in b) for b in batches) / sum(lengths)
-    in_products = 1.0 if embedder._packed is not None else padded
+    packed = embedder._packed
+    in_products = 1.0 if packed is not None else padded
+    in_attention = 1.0 if packed is not None and packed.by_length else padded
     print(f"  {name}: {wall:.1f} s wall for {len(texts)} chunks ({len(texts) / wall:.0f} "
           f"chunks/s, profiled); {in_products:.2f} padded tokens per real one in the products "
-          f"(attention: {padded:.2f})")
+          f"(attention: {in_attention:.2f})")
     for part, seconds in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"    {part:28} {seconds:7.2f} s  {seconds / wall:6.1%}")
     outside = wall - in_ops
@@ -142,6 +160,8 @@ def main() -> None:
     articles = load_articles(args.kb).articles
     texts = [c.embedding_text(a.title) for a in articles for c in chunk(a)]
     base = SentenceTransformerEmbedder(model)
+    packed_before = packed_variant(model, by_length=False, reorder=False)
+    reordered = packed_variant(model, by_length=False, reorder=True)
     modules = SentenceTransformerEmbedder(model, packed=False)
     blas = SentenceTransformerEmbedder(model, onednn=False)
     st = blas._load()
@@ -150,14 +170,15 @@ def main() -> None:
     if args.profile:
         print(f"profile of one full pass, {torch.get_num_threads()} threads, {len(texts)} "
               f"chunks (load average {os.getloadavg()[0]:.1f}):")
-        profile_pass("torch, modules", modules, texts)
-        profile_pass("torch (packed)", base, texts)
+        profile_pass("torch, packed (before)", packed_before, texts)
+        profile_pass("torch (by length)", base, texts)
         if args.rounds == 0:
             return
     started = time.perf_counter()
     backends: dict[str, Callable[[Sequence[str]], np.ndarray]] = {
         "encode (before)": encode_before(blas), "torch, MKL": blas.embed,
-        "torch, modules": modules.embed, "torch": base.embed}
+        "torch, modules": modules.embed, "torch, packed (before)": packed_before.embed,
+        "torch, reordered": reordered.embed, "torch": base.embed}
     for name in BACKENDS[1:]:
         backends[name] = make_embedder(model, name, export_root=exports).embed
         backends[name](["warm up"])  # exports on first use
@@ -196,14 +217,16 @@ def main() -> None:
     print(f"full-build throughput, {args.rounds} rounds (fp32 bound {min(bounds):.0f}-"
           f"{max(bounds):.0f} chunks/s over the run; load average "
           f"{os.getloadavg()[0]:.1f})")
-    print(f"  {'backend':16} {'chunks/s':>9} {'/ bound':>8} {'per round':>22} {'/ before':>9} "
-          f"{'/ MKL bound':>12} {'min cos':>8}")
+    print(f"  {'backend':23} {'chunks/s':>9} {'/ bound':>8} {'per round':>22} {'/ before':>9} "
+          f"{'/ packed before':>16} {'/ MKL bound':>12} {'min cos':>8}")
     before_ratio = statistics.median(ratios["encode (before)"])
+    baseline = rates["torch, packed (before)"]
     for name in backends:
         ratio = statistics.median(ratios[name])
         per_round = " ".join(f"{r:.2f}" for r in ratios[name])
-        print(f"  {name:16} {statistics.median(rates[name]):9.0f} {ratio:8.2f} "
-              f"{per_round:>22} {ratio / before_ratio:9.2f} "
+        to_packed = statistics.median(r / b for r, b in zip(rates[name], baseline, strict=True))
+        print(f"  {name:23} {statistics.median(rates[name]):9.0f} {ratio:8.2f} "
+              f"{per_round:>22} {ratio / before_ratio:9.2f} {to_packed:16.2f} "
               f"{statistics.median(blas_ratios[name]):12.2f} {agreement[name]:8.4f}")
 
     # One chat turn's query, one thread each.
@@ -213,6 +236,8 @@ def main() -> None:
     single: dict[str, Embedder] = {
         "torch, MKL": SentenceTransformerEmbedder(model, threads=1, onednn=False),
         "torch, modules": SentenceTransformerEmbedder(model, threads=1, packed=False),
+        "torch, packed (before)": packed_variant(model, by_length=False, reorder=False,
+                                                 threads=1),
         "torch": SentenceTransformerEmbedder(model, threads=1)}
     for name in BACKENDS[1:]:
         single[name] = make_embedder(model, name, export_root=exports, threads=1)
@@ -229,7 +254,7 @@ def main() -> None:
     torch_p50 = statistics.median(times["torch, MKL"])
     for name, ms in times.items():
         p50 = statistics.median(ms)
-        print(f"  {name:16} p50 {p50:6.2f} ms  p95 {percentile(ms, 0.95):6.2f} ms  "
+        print(f"  {name:23} p50 {p50:6.2f} ms  p95 {percentile(ms, 0.95):6.2f} ms  "
               f"(p50 / torch MKL {p50 / torch_p50:.2f})")
 
 

@@ -98,15 +98,17 @@ class SentenceTransformerEmbedder:
     The one tokenization is reused for the batches. On CPU the loaded model's products run
     through oneDNN (``use_onednn``; ``onednn=False`` keeps torch's default BLAS), about twice
     torch's default fp32 rate on these machines. A BERT encoder with mean pooling then runs as
-    a ``PackedEncoder`` (no padded token in any product; ``packed=False`` keeps the modules'
-    padded forward); any other model runs through its modules.
+    a ``PackedEncoder`` (no padded token in any product or attention: attention runs per run
+    of equal token lengths; ``by_length=False`` pads each batch for attention, as before, and
+    ``packed=False`` keeps the modules' padded forward); any other model runs through its
+    modules.
     """
 
     backend = "torch"
 
     def __init__(
         self, model: str, *, batch_size: int = 64, device: str = "cpu", threads: int = 0,
-        onednn: bool = True, packed: bool = True,
+        onednn: bool = True, packed: bool = True, by_length: bool = True,
     ) -> None:
         self.model_name = model
         self.onednn = onednn
@@ -114,6 +116,7 @@ class SentenceTransformerEmbedder:
         self.device = device
         self.threads = threads
         self.packed = packed
+        self.by_length = by_length
         self._model: Any = None
         self._packed: PackedEncoder | None = None
         self._lock = threading.Lock()
@@ -138,7 +141,7 @@ class SentenceTransformerEmbedder:
                     if self.onednn and self.device == "cpu":
                         use_onednn(model)
                         if self.packed:
-                            self._packed = PackedEncoder.of(model)
+                            self._packed = PackedEncoder.of(model, by_length=self.by_length)
                     self._model = model
         return self._model
 
@@ -199,17 +202,29 @@ class PackedEncoder:
     over packed tokens: a batch's real tokens are one ``(tokens, hidden)`` matrix, so the
     products, GELU and layer norms never touch a padded position (the module forward pads
     every text to the batch's longest: 1.13 tokens per real one on the sample KB, token-sorted).
-    Only attention sees the batch padded, with one additive mask per batch (the modules build a
-    boolean mask and convert it in every layer). Q, K and V are one product (hidden × 3·hidden);
-    the products run through oneDNN with GELU and the residual adds fused, as ``use_onednn``;
-    BERT's pooler, which mean pooling ignores, is not computed. The arithmetic is the model's,
-    in fp32 (vectors within 1e-6 of its module forward). Build with ``of``; call it inside
-    ``torch.inference_mode``."""
+    Q, K and V are one product (hidden × 3·hidden); the products run through oneDNN with GELU
+    and the residual adds fused, as ``use_onednn``, on weights reordered once into oneDNN's
+    blocked layout (``torch.ops.mkldnn._reorder_linear_weight``: the plain weights are
+    reordered on every call otherwise); BERT's pooler, which mean pooling ignores, is not
+    computed. The arithmetic is the model's, in fp32 (vectors within 1e-6 of its module
+    forward). Build with ``of``; call it inside ``torch.inference_mode``.
 
-    def __init__(self, bert: Any) -> None:
+    Attention (``by_length``, the default) runs once per run of consecutive texts of the same
+    token length: such a run is a dense ``(texts, length, hidden)`` block of the packed
+    matrix, so Q, K and V are strided views of the Q/K/V product, and attention needs no
+    padding, no mask (SDPA's fastest path) and no gather or scatter; mean pooling is a plain
+    mean over each run's block. Batches from ``token_batches`` are sorted by length, so a
+    batch of short texts is a few runs and a batch of long ones one run per distinct length
+    (the products stay one per batch either way). ``by_length=False`` keeps the previous
+    attention: the batch padded to its longest text as a gather of the packed rows, one
+    additive mask per batch; with ``reorder=False`` too (plain weights) it is the forward
+    before both changes, the bench's baseline."""
+
+    def __init__(self, bert: Any, *, by_length: bool = True, reorder: bool = True) -> None:
         import torch
 
         config = bert.config
+        self.by_length = by_length
         self.heads = int(config.num_attention_heads)
         self.hidden = int(config.hidden_size)
         self.head_dim = self.hidden // self.heads
@@ -218,6 +233,7 @@ class PackedEncoder:
         self.position = emb.position_embeddings.weight.detach()
         self.token_type = emb.token_type_embeddings.weight.detach()
         self.norm = _norm(emb.LayerNorm)
+        pack = _packed_weight if reorder else (lambda weight: weight)
         self.layers = []
         for layer in bert.encoder.layer:
             own = layer.attention.self
@@ -225,14 +241,16 @@ class PackedEncoder:
             qkv_bias = torch.cat([own.query.bias, own.key.bias, own.value.bias]).detach()
             out = layer.attention.output
             self.layers.append((
-                qkv.contiguous(), qkv_bias.contiguous(),
-                out.dense.weight.detach(), out.dense.bias.detach(), _norm(out.LayerNorm),
-                layer.intermediate.dense.weight.detach(), layer.intermediate.dense.bias.detach(),
-                layer.output.dense.weight.detach(), layer.output.dense.bias.detach(),
+                pack(qkv.contiguous()), qkv_bias.contiguous(),
+                pack(out.dense.weight.detach()), out.dense.bias.detach(), _norm(out.LayerNorm),
+                pack(layer.intermediate.dense.weight.detach()),
+                layer.intermediate.dense.bias.detach(),
+                pack(layer.output.dense.weight.detach()), layer.output.dense.bias.detach(),
                 _norm(layer.output.LayerNorm)))
 
     @classmethod
-    def of(cls, st_model: Any) -> PackedEncoder | None:
+    def of(cls, st_model: Any, *, by_length: bool = True,
+           reorder: bool = True) -> PackedEncoder | None:
         """The packed encoder of ``st_model`` when it is Transformer(BertModel: absolute
         positions, exact GELU, encoder only) → Pooling(mean) [→ Normalize] and oneDNN is
         there; None otherwise (the caller keeps the module forward)."""
@@ -252,19 +270,56 @@ class PackedEncoder:
                 or config.hidden_act != "gelu" or config.is_decoder
                 or getattr(config, "position_embedding_type", "absolute") != "absolute"):
             return None
-        return cls(bert)
+        return cls(bert, by_length=by_length, reorder=reorder)
 
     def __call__(self, ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None,
                  idx: Sequence[int]) -> Any:
         """Unit-length mean-pooled vectors (a ``(len(idx), hidden)`` float32 tensor) of the
-        texts ``idx`` of a tokenization (``input_ids`` and optional ``token_type_ids``)."""
+        texts ``idx`` of a tokenization (``input_ids`` and optional ``token_type_ids``), in
+        the order of ``idx`` (any order; sorted by length, attention runs fewest times)."""
+        import torch
+        import torch.nn.functional as F
+
+        if not self.by_length:
+            return self._padded_attention(ids, types, idx)
+        linear = torch.ops.mkldnn._linear_pointwise
+        lengths = [len(ids[i]) for i in idx]
+        flat, kinds = _flat_tokens(ids, types, idx, sum(lengths))
+        runs = length_runs(lengths)
+        positions = torch.from_numpy(np.concatenate(
+            [np.tile(np.arange(length), count) for _, count, length in runs]))
+        x = (self.word.index_select(0, flat) + self.position.index_select(0, positions)
+             + self.token_type.index_select(0, kinds))
+        x = F.layer_norm(x, (self.hidden,), *self.norm)
+        heads, head_dim, hidden = self.heads, self.head_dim, self.hidden
+        for (qkv_w, qkv_b, out_w, out_b, norm1, up_w, up_b, down_w, down_b,
+             norm2) in self.layers:
+            qkv = linear(x, qkv_w, qkv_b, "none", [], "")
+            parts = []
+            for start, count, length in runs:
+                rows = qkv[start:start + count * length].view(count, length, 3, heads, head_dim)
+                q, k, v = rows.permute(2, 0, 3, 1, 4).unbind(0)
+                parts.append(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(
+                    count * length, hidden))
+            attended = parts[0] if len(parts) == 1 else torch.cat(parts)
+            x = F.layer_norm(linear.binary(attended, x, out_w, out_b, "add"), (hidden,),
+                             *norm1)
+            up = linear(x, up_w, up_b, "gelu", [], "none")
+            x = F.layer_norm(linear.binary(up, x, down_w, down_b, "add"), (hidden,), *norm2)
+        pooled = [x[start:start + count * length].view(count, length, hidden).mean(1)
+                  for start, count, length in runs]
+        return F.normalize(pooled[0] if len(pooled) == 1 else torch.cat(pooled), p=2, dim=1)
+
+    def _padded_attention(self, ids: Sequence[Sequence[int]],
+                          types: Sequence[Sequence[int]] | None, idx: Sequence[int]) -> Any:
+        """The previous forward: attention over the batch padded to its longest text."""
         import torch
         import torch.nn.functional as F
 
         linear = torch.ops.mkldnn._linear_pointwise
         lengths = torch.tensor([len(ids[i]) for i in idx])
         batch, width = len(idx), int(lengths.max())
-        flat = torch.tensor([t for i in idx for t in ids[i]])
+        flat, kinds = _flat_tokens(ids, types, idx, int(lengths.sum()))
         sequence = torch.repeat_interleave(torch.arange(batch), lengths)
         starts = torch.cumsum(lengths, 0) - lengths
         positions = torch.arange(len(flat)) - starts[sequence]
@@ -273,8 +328,6 @@ class PackedEncoder:
         # key the mask hides. A gather: no zero-filled grid, no scatter.
         column = torch.minimum(torch.arange(width)[None, :], lengths[:, None] - 1)
         grid_rows = (starts[:, None] + column).reshape(-1)
-        kinds = (torch.zeros_like(flat) if types is None
-                 else torch.tensor([t for i in idx for t in types[i]]))
         x = (self.word.index_select(0, flat) + self.position.index_select(0, positions)
              + self.token_type.index_select(0, kinds))
         x = F.layer_norm(x, (self.hidden,), *self.norm)
@@ -298,6 +351,50 @@ class PackedEncoder:
         pooled = x.new_zeros(batch, self.hidden).index_add_(0, sequence, x)
         pooled /= lengths[:, None].to(pooled.dtype)
         return F.normalize(pooled, p=2, dim=1)
+
+
+def length_runs(lengths: Sequence[int]) -> list[tuple[int, int, int]]:
+    """``(first row, texts, length)`` of each run of consecutive equal ``lengths``, the rows
+    counted in the packed token matrix (each text's tokens one after another)."""
+    runs: list[tuple[int, int, int]] = []
+    row = 0
+    for length in lengths:
+        if runs and runs[-1][2] == length:
+            start, count, _ = runs[-1]
+            runs[-1] = (start, count + 1, length)
+        else:
+            runs.append((row, 1, length))
+        row += length
+    return runs
+
+
+def _flat_tokens(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None,
+                 idx: Sequence[int], total: int) -> tuple[Any, Any]:
+    """The texts ``idx``'s token ids and token types, one after another, as int64 tensors
+    (types all 0 when the tokenizer gives none)."""
+    import itertools
+
+    import torch
+
+    flat = np.fromiter(itertools.chain.from_iterable(ids[i] for i in idx), np.int64, total)
+    if types is None:
+        return torch.from_numpy(flat), torch.zeros(total, dtype=torch.int64)
+    kinds = np.fromiter(itertools.chain.from_iterable(types[i] for i in idx), np.int64, total)
+    return torch.from_numpy(flat), torch.from_numpy(kinds)
+
+
+# oneDNN picks the blocked weight layout for products of about this many rows (a build
+# batch's tokens, ``token_batches``); measured as fast as a query's own hint for one text.
+PACKED_ROWS = 4096
+
+
+def _packed_weight(weight: Any) -> Any:
+    """``weight`` reordered once into oneDNN's layout for ``_linear_pointwise`` (same
+    arithmetic), or as it is when this torch has no reorder op."""
+    import torch
+
+    reorder = getattr(torch.ops.mkldnn, "_reorder_linear_weight", None)
+    return weight if reorder is None else reorder(weight, PACKED_ROWS)
 
 
 def _norm(layer: Any) -> tuple[Any, Any, float]:

@@ -18,6 +18,7 @@ from indexer import SentenceTransformerEmbedder, chunk, load_articles, onnx_back
 from indexer.embedding import (
     PackedEncoder,
     _linear_gelu_forward,
+    length_runs,
     make_embedder,
     token_batches,
     token_lengths,
@@ -94,6 +95,54 @@ def test_the_packed_forward_is_the_module_forward_and_only_for_models_it_knows(
     cls = SentenceTransformer(modules=[st[0], Pooling(st.get_embedding_dimension(), "cls")])
     assert PackedEncoder.of(cls) is None
     assert PackedEncoder.of(st) is not None
+
+
+def test_attention_by_token_length_matches_encode_for_runs_of_equal_and_mixed_lengths(
+        real_embedder: SentenceTransformerEmbedder, sample_texts: list[str]) -> None:
+    # Attention runs once per run of consecutive texts of one token length (no mask, no
+    # padding), and pooling is a plain mean of each run: a batch holding runs of several equal
+    # lengths, lone lengths between them, and the same texts out of order must give what
+    # encode gives on the untouched model, text by text, in the batch's order.
+    model = real_embedder._load()
+    packed = real_embedder._packed
+    assert packed is not None and packed.by_length
+    tokens = token_lengths(model.tokenizer, sample_texts, model.max_seq_length)
+    by_length: dict[int, list[int]] = {}
+    for i, n in enumerate(tokens):
+        by_length.setdefault(n, []).append(i)
+    shared = [group for group in by_length.values() if len(group) >= 3][:3]
+    lone = [group[0] for group in by_length.values() if len(group) == 1][:4]
+    assert len(shared) == 3 and len(lone) == 4
+    chosen = sorted([i for group in shared for i in group] + lone, key=tokens.__getitem__)
+    shuffled = chosen[1::2] + chosen[::2]
+    encoded = model.tokenizer([sample_texts[i] for i in range(len(sample_texts))],
+                              truncation=True, max_length=model.max_seq_length)
+    ids, types = encoded["input_ids"], encoded.get("token_type_ids")
+    runs = length_runs([tokens[i] for i in chosen])
+    assert len(runs) == 7 and sorted(count for _, count, _ in runs)[-3:] == sorted(
+        len(group) for group in shared)
+    plain = SentenceTransformerEmbedder(default_embedding_model(), onednn=False)._load()
+    import torch
+
+    with torch.inference_mode():
+        for order in (chosen, shuffled):
+            vectors = packed(ids, types, order).numpy()
+            expected = plain.encode([sample_texts[i] for i in order],
+                                    normalize_embeddings=True, convert_to_numpy=True)
+            assert vectors.shape == expected.shape
+            assert np.abs(vectors - expected).max() < 1e-6
+    # The previous forward (the batch padded for attention, one mask) agrees too.
+    before = PackedEncoder.of(model, by_length=False, reorder=False)
+    assert before is not None and not before.by_length
+    with torch.inference_mode():
+        assert np.abs(before(ids, types, chosen).numpy()
+                      - packed(ids, types, chosen).numpy()).max() < 1e-6
+
+
+def test_length_runs_count_rows_of_the_packed_matrix() -> None:
+    assert length_runs([3, 3, 5, 7, 7, 7, 3]) == [(0, 2, 3), (6, 1, 5), (11, 3, 7), (32, 1, 3)]
+    assert length_runs([4]) == [(0, 1, 4)]
+    assert length_runs([]) == []
 
 
 def use_onednn_active(model: object) -> bool:
