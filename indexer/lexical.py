@@ -48,18 +48,21 @@ def query_words(query: str) -> list[str]:
 
 
 def search(conn: sqlite3.Connection, query: str, audience: Audience, n: int, *,
-           public_table: bool = True, vocabulary: bool = True) -> list[tuple[int, float]]:
+           public_table: bool = True, vocabulary: bool = True,
+           correct: bool = True) -> list[tuple[int, float]]:
     """BM25 over the entries ``audience`` may see: ``(rowid, score)`` best first, the query's
     distinct words without function words (at most ``MAX_LEXICAL_TERMS``), typos of KB
     words corrected (``terms.corrections``), as ``plan`` bounds them. ``public_table``: the
     store has ``chunks_fts_public``; ``vocabulary``: it has the FTS5 vocabulary table the
-    row bounds are read from (older versions have neither)."""
+    row bounds are read from (older versions have neither); ``correct=False``: the caller
+    corrected ``query`` already."""
     words = query_words(query)
     if not words:
         return []
     public = audience == "public" and public_table
     # A typo of a KB word searches as that word (terms.corrections); an unknown word as itself.
-    words = terms.corrected_words(conn, words, public_only=audience == "public")
+    if correct:
+        words = terms.corrected_words(conn, words, public_only=audience == "public")
     if not words:
         return []
     table = "chunks_fts_public" if public else "chunks_fts"

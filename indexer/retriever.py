@@ -298,22 +298,36 @@ class IndexVersion:
             return self.public_classifier, self.public_classes
         return self.classifier, None
 
-    def coverage(self, query: str, article_ids: list[str],
-                 audience: Audience = "internal") -> dict[str, float]:
+    def corrected(self, query: str, audience: Audience) -> str:
+        """``query`` with each typo of a KB word written as that word (``terms.corrections``
+        of its topic words, against the articles ``audience`` sees; a typo of a function
+        word dropped), as lexical search and coverage read it: ``query`` itself when nothing
+        is corrected, or when this version has no terms."""
+        if not self.has_terms:
+            return query
+        public = audience == "public" and self.has_public_terms
+        return _rewritten(query, terms.corrections(self._conn(), _topic_words(query), public))
+
+    def coverage(self, query: str, article_ids: list[str], audience: Audience = "internal",
+                 *, corrected: bool = False) -> dict[str, float]:
         """``terms.coverage`` of each article, weighted by the articles ``audience`` sees;
-        empty when this version has no terms."""
+        empty when this version has no terms. ``corrected``: ``query`` is ``corrected``'s
+        already (typos are not looked up again)."""
         if not self.has_terms:
             return {}
         if audience == "public" and self.has_public_terms:
             return terms.coverage(self._conn(), query, article_ids, self.public_articles,
-                                  public_only=True)
-        return terms.coverage(self._conn(), query, article_ids, len(self.articles))
+                                  public_only=True, correct=not corrected)
+        return terms.coverage(self._conn(), query, article_ids, len(self.articles),
+                              correct=not corrected)
 
-    def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
-        """``lexical.search`` on this version's entries ``audience`` may see."""
+    def lexical_search(self, query: str, audience: Audience, n: int, *,
+                       corrected: bool = False) -> list[tuple[int, float]]:
+        """``lexical.search`` on this version's entries ``audience`` may see; ``corrected``:
+        ``query`` is ``corrected``'s already."""
         return lexical.search(self._conn(), query, audience, n,
                               public_table=self.has_public_lexical,
-                              vocabulary=self.has_lexical_vocabulary)
+                              vocabulary=self.has_lexical_vocabulary, correct=not corrected)
 
 
 class DeltaVersion(IndexVersion):
@@ -432,7 +446,7 @@ class DeltaVersion(IndexVersion):
         if not self.has_terms:
             return query
         public = audience == "public" and self.has_public_terms
-        words = set(terms.WORD.findall(query.lower()))
+        words = _topic_words(query)
         stems = {terms.stem(w) for w in words}
         held = terms.document_frequencies(self.own._conn(), stems, public)
         for term, count in terms.document_frequencies(self.base._conn(), stems, public).items():
@@ -441,16 +455,17 @@ class DeltaVersion(IndexVersion):
         rest = [w for w in words if not held.get(terms.stem(w)) and w not in fixed]
         if rest:
             fixed.update(terms.corrections(self.own._conn(), rest, public, known=held))
-        if not fixed:
-            return query
-        return terms.WORD.sub(lambda m: fixed.get(m.group(0).lower(), m.group(0)), query)
+        return _rewritten(query, fixed)
 
-    def lexical_search(self, query: str, audience: Audience, n: int) -> list[tuple[int, float]]:
+    def lexical_search(self, query: str, audience: Audience, n: int, *,
+                       corrected: bool = False) -> list[tuple[int, float]]:
         """The base's BM25 hits that are not tombstoned and the delta's, best first; typos of
-        KB words searched as those words (``corrected``)."""
-        query = self.corrected(query, audience)
+        KB words searched as those words (``corrected``, unless ``query`` is its already)."""
+        if not corrected:
+            query = self.corrected(query, audience)
         extra = min(len(self.hidden_rows), 4 * n)
-        found = [hit for hit in self.base.lexical_search(query, audience, n + extra)
+        found = [hit for hit in self.base.lexical_search(query, audience, n + extra,
+                                                         corrected=True)
                  if hit[0] not in self.hidden_rows][:n]
         found += self._delta_bm25(query, audience, n)
         return sorted(found, key=lambda hit: -hit[1])[:n]
@@ -515,13 +530,15 @@ class DeltaVersion(IndexVersion):
         ]
         return sorted(scored, key=lambda hit: -hit[1])[:n]
 
-    def coverage(self, query: str, article_ids: list[str],
-                 audience: Audience = "internal") -> dict[str, float]:
+    def coverage(self, query: str, article_ids: list[str], audience: Audience = "internal",
+                 *, corrected: bool = False) -> dict[str, float]:
         """``terms.coverage`` over base and delta: document frequencies of the base's articles
-        that are not tombstoned plus the delta's; typos of KB words count as those words."""
+        that are not tombstoned plus the delta's; typos of KB words count as those words
+        (``corrected``, unless ``query`` is its already)."""
         if not self.has_terms:
             return {}
-        query = self.corrected(query, audience)
+        if not corrected:
+            query = self.corrected(query, audience)
         public = audience == "public" and self.has_public_terms
         wanted = sorted(terms.query_terms(query))[:terms.MAX_QUERY_TERMS]
         ids = list(dict.fromkeys(article_ids))
@@ -722,7 +739,8 @@ class Retriever:
         fused with (or replaced by) the article classifier when it runs. Each hit carries the
         raw signals (cosine, BM25, the classifier's probability, query-term coverage); how
         certain the decision is of each, and the final order, are the answer decision's
-        (``frontline.knowledge.decision``).
+        (``frontline.knowledge.decision``). What is searched is ``query`` with its typos of KB
+        words corrected (``IndexVersion.corrected``); nothing returned holds the text.
 
         Raises ``ValueError`` for an unknown audience or a non-positive ``k`` and
         ``IndexUnavailable`` when no index is published.
@@ -735,18 +753,24 @@ class Retriever:
         query = query.strip()
         if not query:
             return []
-        vector = self.embedder.embed([query])[0]
-        return self.rank(version, query, vector, audience, k)
+        # Every part of the search reads the question with its typos of KB words corrected,
+        # looked up once here: the embedding, the article classifier, BM25 and coverage. A
+        # question with nothing to correct is embedded exactly as typed.
+        searched = version.corrected(query, audience)
+        vector = self.embedder.embed([searched])[0]
+        return self.rank(version, searched, vector, audience, k, corrected=True)
 
     def retrieved(
-        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience
+        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience,
+        *, corrected: bool = False,
     ) -> tuple[dict[str, tuple[float, int]], dict[str, float]]:
         """The articles dense search and lexical search (in ``hybrid`` or ``lexical`` mode)
         found among their ``candidates`` best rows, best first: article id -> (cosine, rowid)
-        of its best dense entry, and article id -> its best BM25 score."""
+        of its best dense entry, and article id -> its best BM25 score. ``corrected``:
+        ``query`` is ``version.corrected``'s already."""
         dense = version.dense_search(vector, audience, self.candidates)
         lexical = (
-            version.lexical_search(query, audience, self.candidates)
+            version.lexical_search(query, audience, self.candidates, corrected=corrected)
             if self.mode in ("lexical", "hybrid")
             else []
         )
@@ -761,9 +785,14 @@ class Retriever:
         return best_dense, best_lexical
 
     def rank(
-        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int
+        self, version: IndexVersion, query: str, vector: np.ndarray, audience: Audience, k: int,
+        *, corrected: bool = False,
     ) -> list[Hit]:
-        best_dense, best_lexical = self.retrieved(version, query, vector, audience)
+        """``search``'s hits for ``query`` and its embedding ``vector``. ``corrected``:
+        ``query`` is ``version.corrected``'s already (else lexical search and coverage
+        correct it, and the classifier reads it as given)."""
+        best_dense, best_lexical = self.retrieved(version, query, vector, audience,
+                                                  corrected=corrected)
         if self.mode == "dense":
             order = sorted(best_dense, key=lambda a: -best_dense[a][0])
         elif self.mode == "lexical":
@@ -795,7 +824,7 @@ class Retriever:
             # defence in depth: the index and the SQL already keep internal articles out
             if audience == "internal" or version.articles[a]["audience"] == "public"
         ]
-        covered = version.coverage(query, shortlist, audience)
+        covered = version.coverage(query, shortlist, audience, corrected=corrected)
         hits = []
         for article_id in shortlist:
             article = version.articles[article_id]
@@ -889,6 +918,20 @@ def _supported(version: IndexVersion, classes: np.ndarray, probs: np.ndarray,
     weights /= weights.sum()
     ranked = [ids[i] for i in order]
     return ranked, {ids[i]: float(w) for i, w in zip(best, weights, strict=True)}
+
+
+def _topic_words(query: str) -> set[str]:
+    """The distinct lower-case words of ``query`` that may be corrected: not function words
+    (as lexical search and coverage read a question)."""
+    return set(terms.WORD.findall(query.lower())) - terms.FUNCTION_WORDS
+
+
+def _rewritten(query: str, fixed: dict[str, str]) -> str:
+    """``query`` with each word ``fixed`` names (lower-cased) written as its correction (a
+    typo of a function word, corrected to "", dropped); ``query`` itself when none is."""
+    if not fixed:
+        return query
+    return terms.WORD.sub(lambda m: fixed.get(m.group(0).lower(), m.group(0)), query)
 
 
 def _fuse(*rankings: list[str]) -> list[str]:

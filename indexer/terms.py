@@ -171,21 +171,22 @@ def corrected_words(conn: sqlite3.Connection, words: Iterable[str],
 
 def coverage(
     conn: sqlite3.Connection, query: str, article_ids: Sequence[str], total_articles: int,
-    public_only: bool = False,
+    public_only: bool = False, *, correct: bool = True,
 ) -> dict[str, float]:
     """Each article's IDF-weighted share of the query's terms, in [0, 1].
 
     Two indexed lookups: the document frequency of the query's terms (among public articles
     only with ``public_only``; ``total_articles`` counts the same set), and which of them each
     candidate article contains. A query without topic words gets 1.0 everywhere
-    (no evidence either way).
+    (no evidence either way). ``correct=False``: the caller corrected ``query`` already
+    (``corrections``), so it is not looked up again.
     """
     words = sorted(set(WORD.findall(query.lower())) - FUNCTION_WORDS)
     wanted = sorted({stem(w) for w in words})[:MAX_QUERY_TERMS]
     if not wanted or not article_ids:
         return {a: 1.0 for a in article_ids}
     frequency = document_frequencies(conn, wanted, public_only)
-    fixed = corrections(conn, words, public_only, known=frequency)
+    fixed = corrections(conn, words, public_only, known=frequency) if correct else {}
     if fixed:  # typos count as the KB words they misspell
         wanted = sorted({stem(fixed.get(w, w)) for w in words if fixed.get(w, w)}
                         )[:MAX_QUERY_TERMS]
