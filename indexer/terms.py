@@ -156,6 +156,13 @@ def corrections(conn: sqlite3.Connection, words: Iterable[str], public_only: boo
                          if seen.get(stem(c)) or c in FUNCTION_WORDS))
         if ranked:
             best = ranked[0][2]
+            if best not in spelling.english_words():
+                # The vocabulary holds stems too: "expird" is as near the stem "expir" as the
+                # word "expired". Coverage and BM25 read the stem either way; the embedding
+                # reads the text, so a real word of the same stem and distance is written.
+                best = next((c for d, _, c in ranked if d == ranked[0][0]
+                             and stem(c) == stem(best) and c in spelling.english_words()),
+                            best)
             fixed[word] = "" if best in FUNCTION_WORDS else best
     return fixed
 

@@ -143,3 +143,13 @@ def test_a_loaded_version_owns_its_vocabulary_and_it_goes_with_the_version(
     del first  # the retriever serves the new version and holds the old one no more
     gc.collect()
     assert owned() is None
+
+
+def test_a_typo_as_near_a_stem_as_a_word_is_written_as_the_word(version: IndexVersion) -> None:
+    # The vocabulary holds "expir" (the stem) and "expired", both one edit from "expird":
+    # the embedding reads the corrected text, so it gets the word; coverage reads the stem.
+    conn = version._conn()
+    assert terms.corrections(conn, ["expird"]) == {"expird": "expired"}
+    assert version.corrected("my invite link expird", "public") == "my invite link expired"
+    assert (version.coverage("invite link expird", ["invite-teammates"], "public")
+            == version.coverage("invite link expired", ["invite-teammates"], "public"))
