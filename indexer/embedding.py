@@ -215,7 +215,11 @@ class PackedEncoder:
     padding, no mask (SDPA's fastest path) and no gather or scatter; mean pooling is a plain
     mean over each run's block. Batches from ``token_batches`` are sorted by length, so a
     batch of short texts is a few runs and a batch of long ones one run per distinct length
-    (the products stay one per batch either way). ``by_length=False`` keeps the previous
+    (the products stay one per batch either way). A batch of more than ``MAX_RUNS`` runs
+    (long texts, few of each length) keeps one padded attention call per layer instead: every
+    attention call is a parallel region, and with two threads on a shared machine ~1,100
+    small ones a pass cost more in waits at their barriers than the padding they save
+    (measured). ``by_length=False`` keeps the previous
     attention: the batch padded to its longest text as a gather of the packed rows, one
     additive mask per batch; with ``reorder=False`` too (plain weights) it is the forward
     before both changes, the bench's baseline."""
@@ -280,12 +284,12 @@ class PackedEncoder:
         import torch
         import torch.nn.functional as F
 
-        if not self.by_length:
+        lengths = [len(ids[i]) for i in idx]
+        runs = length_runs(lengths)
+        if not self.by_length or len(runs) > MAX_RUNS:
             return self._padded_attention(ids, types, idx)
         linear = torch.ops.mkldnn._linear_pointwise
-        lengths = [len(ids[i]) for i in idx]
         flat, kinds = _flat_tokens(ids, types, idx, sum(lengths))
-        runs = length_runs(lengths)
         positions = torch.from_numpy(np.concatenate(
             [np.tile(np.arange(length), count) for _, count, length in runs]))
         x = (self.word.index_select(0, flat) + self.position.index_select(0, positions)
@@ -382,6 +386,9 @@ def _flat_tokens(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | 
     kinds = np.fromiter(itertools.chain.from_iterable(types[i] for i in idx), np.int64, total)
     return torch.from_numpy(flat), torch.from_numpy(kinds)
 
+
+# Most runs of equal token length a batch's attention is split into (``PackedEncoder``).
+MAX_RUNS = 8
 
 # oneDNN picks the blocked weight layout for products of about this many rows (a build
 # batch's tokens, ``token_batches``); measured as fast as a query's own hint for one text.
