@@ -24,9 +24,9 @@ from starlette.concurrency import run_in_threadpool
 from frontline.analytics import EventLog
 from frontline.db.models import Message
 from frontline.errors import AssistantUnavailable
+from frontline.knowledge.query import salient
 from frontline.redaction import find_email
 from frontline.support.conversations import BOT, CUSTOMER, Conversations
-from frontline.support.excerpt import salient
 from frontline.support.handoff import RELAYED, Handoff
 from frontline.support.transcript import transcript
 from frontline.support.vault import EmailVault
