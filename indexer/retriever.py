@@ -734,13 +734,17 @@ class Retriever:
         return DeltaVersion(folder, serving)
 
     # -- search ---------------------------------------------------------------------------
-    def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[Hit]:
+    def search(self, query: str, audience: Audience = "public", k: int = 5, *,
+               version: IndexVersion | None = None) -> list[Hit]:
         """Top ``k`` articles for ``query`` visible to ``audience``, in ranking order: retrieval,
         fused with (or replaced by) the article classifier when it runs. Each hit carries the
         raw signals (cosine, BM25, the classifier's probability, query-term coverage); how
         certain the decision is of each, and the final order, are the answer decision's
         (``frontline.knowledge.decision``). What is searched is ``query`` with its typos of KB
         words corrected (``IndexVersion.corrected``); nothing returned holds the text.
+
+        ``version``: the index version to search (``current()``'s by default), for a caller
+        that reads more of the same version afterwards.
 
         Raises ``ValueError`` for an unknown audience or a non-positive ``k`` and
         ``IndexUnavailable`` when no index is published.
@@ -749,7 +753,7 @@ class Retriever:
             raise ValueError(f"unknown audience {audience!r} (expected public or internal)")
         if k < 1:
             raise ValueError("k must be at least 1")
-        version = self.current()
+        version = version or self.current()
         query = query.strip()
         if not query:
             return []

@@ -91,9 +91,13 @@ class RankedSearch:
     def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[ScoredHit]:
         """Raises ``IndexUnavailable`` when no index is published."""
         shaped = shape(query, self.max_chars)
-        hits = self.retriever.search(shaped.searched, audience, max(k, SHORTLIST))
+        # One version for both reads: a reindex published between them must not score the
+        # asking part against articles the hits did not come from.
+        version = self.retriever.current()
+        hits = self.retriever.search(shaped.searched, audience, max(k, SHORTLIST),
+                                     version=version)
         if shaped.asking and hits and hits[0].coverage is not None:
-            asked = self.retriever.current().coverage(
+            asked = version.coverage(
                 shaped.asking, [h.article_id for h in hits], audience)
             hits = [replace(h, coverage=max(h.coverage or 0.0, round(asked[h.article_id], 4)))
                     if h.article_id in asked else h for h in hits]

@@ -95,3 +95,21 @@ def test_a_chatty_question_the_kb_does_not_answer_is_not_answered(
                       Thresholds(settings.answer_threshold, settings.clarify_threshold,
                                  settings.clarify_margin), message)
     assert decision.outcome != "answer"
+
+
+def test_the_asking_part_is_scored_on_the_version_the_hits_came_from(
+        sample_index: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    """A reindex published between the search and the asking part's coverage must not mix two
+    versions: the search path reads ``current()`` once."""
+    retriever = Retriever(sample_index / "index", real_embedder)
+    version = retriever.current()
+    reads = []
+
+    def current():  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return version
+
+    retriever.current = current  # type: ignore[method-assign]
+    hits = RankedSearch(retriever, Mix(0.0, 2.0)).search(CHATTY, "public", 10)
+    assert hits[0].article_id == "nonprofit-and-education-discount"
+    assert len(reads) == 1
