@@ -15,7 +15,10 @@ the model's modules; "torch, packed (before)" the packed forward as it was befor
 by token length (indexer.embedding.PackedEncoder with by_length=False, reorder=False: no padded
 token in any product, attention over each batch padded, plain weights); "torch, reordered" the
 same with the weights reordered once for oneDNN; "torch" (the torch backend now) the packed
-forward with attention per run of equal token lengths (no padding, mask or gather anywhere).
+forward with attention per run of equal token lengths (no padding, mask or gather anywhere),
+its batches side by side, one per core on one torch thread each; "torch, one at a time" the same
+forward one batch at a time over all threads (the torch backend before that change; the
+"before" rows above it are one at a time too).
 "/ packed before" is each pass's rate over the "torch, packed (before)" pass of the same round
 (median over rounds): the comparison that survives a shared machine's load swings. "min cos" is
 each backend's lowest cosine to "torch, MKL" over all chunks.
@@ -81,7 +84,7 @@ def packed_variant(model: str, *, by_length: bool, reorder: bool,
                    threads: int = 0) -> SentenceTransformerEmbedder:
     """The torch embedder with its packed forward built as asked (``PackedEncoder``'s
     ``by_length`` and ``reorder``): both off is the packed forward before this change."""
-    embedder = SentenceTransformerEmbedder(model, threads=threads)
+    embedder = SentenceTransformerEmbedder(model, threads=threads, side_by_side=False)
     embedder._packed = PackedEncoder.of(embedder._load(), by_length=by_length, reorder=reorder)
     assert embedder._packed is not None
     return embedder
@@ -178,7 +181,9 @@ def main() -> None:
     backends: dict[str, Callable[[Sequence[str]], np.ndarray]] = {
         "encode (before)": encode_before(blas), "torch, MKL": blas.embed,
         "torch, modules": modules.embed, "torch, packed (before)": packed_before.embed,
-        "torch, reordered": reordered.embed, "torch": base.embed}
+        "torch, reordered": reordered.embed,
+        "torch, one at a time": SentenceTransformerEmbedder(model, side_by_side=False).embed,
+        "torch": base.embed}
     for name in BACKENDS[1:]:
         backends[name] = make_embedder(model, name, export_root=exports).embed
         backends[name](["warm up"])  # exports on first use

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,6 +58,16 @@ def model_identity(model: str) -> str:
 # (``token_batches``), so short texts travel in larger batches and long ones in smaller.
 BATCH_TOKENS_PER_TEXT = 64
 
+# With more than one torch thread, a build runs its batches side by side, one per core, each
+# batch's operators on one thread (``SentenceTransformerEmbedder.embed``), in smaller batches
+# of this many texts × ``BATCH_TOKENS_PER_TEXT`` so the cores finish together. One batch at a
+# time with every operator split over the cores spends the small operators' time (attention,
+# layer norm, GELU, the gathers) waiting at their barriers. Chosen on the sample KB's 1,408
+# chunks, 2 cores, 2026-12-02, ratio to the fp32 bound of the same moment, 3-6 passes each at
+# load 1.5-2.7: one batch of 64 at a time 0.52-0.66 (mean 0.61); side by side in batches of
+# 64: 0.70-0.75 (0.72), of 32: 0.70-0.83 (0.75), of 16: 0.64-0.78 (0.71), of 8: 0.48-0.69.
+PARALLEL_BATCH_SIZE = 32
+
 
 def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[int]:
     """Each text's token count as the model sees it (special tokens included, truncated)."""
@@ -101,7 +112,11 @@ class SentenceTransformerEmbedder:
     a ``PackedEncoder`` (no padded token in any product or attention: attention runs per run
     of equal token lengths; ``by_length=False`` pads each batch for attention, as before, and
     ``packed=False`` keeps the modules' padded forward); any other model runs through its
-    modules.
+    modules. With more than one torch thread, the packed forward's batches run side by side,
+    one per thread, each on one torch thread (``side_by_side``; ``side_by_side=False`` runs one
+    batch at a time over all threads, as before). The service embeds with one thread
+    (``FRONTLINE_EMBEDDING_THREADS``), so this is what ``frontline index`` and the evaluations'
+    builds do.
     """
 
     backend = "torch"
@@ -109,8 +124,10 @@ class SentenceTransformerEmbedder:
     def __init__(
         self, model: str, *, batch_size: int = 64, device: str = "cpu", threads: int = 0,
         onednn: bool = True, packed: bool = True, by_length: bool = True,
+        side_by_side: bool = True,
     ) -> None:
         self.model_name = model
+        self.side_by_side = side_by_side
         self.onednn = onednn
         self.batch_size = batch_size
         self.device = device
@@ -158,13 +175,27 @@ class SentenceTransformerEmbedder:
         types = encoded.get("token_type_ids")
         pad = model.tokenizer.pad_token_id or 0
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        with torch.inference_mode():
-            if self._packed is not None:
-                for idx in token_batches([len(x) for x in ids], self.batch_size):
-                    out[idx] = self._packed(ids, types, idx).numpy()
+        packed = self._packed
+        if packed is not None:
+            lengths = [len(x) for x in ids]
+            workers = torch.get_num_threads() if self.side_by_side else 1
+            batches = token_batches(lengths, self.batch_size)
+            if workers > 1 and len(batches) > 1:
+                small = token_batches(lengths, min(self.batch_size, PARALLEL_BATCH_SIZE))
+                for idx, vectors in side_by_side(lambda idx: packed(ids, types, idx), small,
+                                                 workers, cost=lambda idx: sum(
+                                                     lengths[i] for i in idx)):
+                    out[idx] = vectors.numpy()
                     if progress is not None:
                         progress(len(idx))
                 return out
+            with torch.inference_mode():
+                for idx in batches:
+                    out[idx] = packed(ids, types, idx).numpy()
+                    if progress is not None:
+                        progress(len(idx))
+            return out
+        with torch.inference_mode():
             for idx in token_batches([len(x) for x in ids], self.batch_size):
                 ids_b, mask_b, types_b = pad_batch(ids, types, idx, pad)
                 features = {"input_ids": torch.from_numpy(ids_b),
@@ -178,6 +209,34 @@ class SentenceTransformerEmbedder:
                 if progress is not None:
                     progress(len(idx))
         return out
+
+
+def side_by_side(forward: Callable[[list[int]], Any], batches: Sequence[list[int]],
+                 workers: int, *, cost: Callable[[list[int]], float]
+                 ) -> Iterator[tuple[list[int], Any]]:
+    """``(batch, forward(batch))`` for every batch, ``workers`` batches at a time on as many
+    threads, each running torch's operators on one thread, costliest batch first so that the
+    threads finish together. torch releases the GIL inside its operators, so the threads use
+    the cores as one multi-threaded forward would, without waiting at every operator's barrier.
+    ``torch.set_num_threads`` is process-wide for threads started later, so the calling
+    thread's count (``workers``) is set again afterwards; a thread the process starts meanwhile
+    runs torch on one thread until it sets its own."""
+    import torch
+
+    def one_thread() -> None:
+        torch.set_num_threads(1)
+
+    def run(batch: list[int]) -> Any:
+        with torch.inference_mode():
+            return forward(batch)
+
+    order = sorted(batches, key=cost, reverse=True)
+    try:
+        with ThreadPoolExecutor(workers, initializer=one_thread,
+                                thread_name_prefix="embed") as pool:
+            yield from zip(order, pool.map(run, order), strict=True)
+    finally:
+        torch.set_num_threads(workers)
 
 
 def pad_batch(ids: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None,

@@ -139,6 +139,43 @@ def test_attention_by_token_length_matches_encode_for_runs_of_equal_and_mixed_le
                       - packed(ids, types, chosen).numpy()).max() < 1e-6
 
 
+def test_a_build_on_two_threads_runs_its_batches_side_by_side_with_the_same_vectors(
+        sample_texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # With two torch threads the packed forward's batches run one per thread (each on one
+    # torch thread); the vectors, their order and the progress count are one-at-a-time's, and
+    # the caller's thread count is what it was.
+    import torch
+
+    from indexer import embedding
+
+    calls: list[int] = []
+    real = embedding.side_by_side
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embedding, "side_by_side", spy)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        one_at_a_time = SentenceTransformerEmbedder(default_embedding_model(),
+                                                    side_by_side=False)
+        expected = one_at_a_time.embed(sample_texts)
+        assert calls == []
+        side = SentenceTransformerEmbedder(default_embedding_model())
+        done: list[int] = []
+        vectors = side.embed(sample_texts, progress=done.append)
+        assert len(calls) == 1 and calls[0] > 2  # small batches, several per thread
+        assert sum(done) == len(sample_texts)
+        assert np.abs(vectors - expected).max() < 1e-5
+        assert torch.get_num_threads() == 2
+        alone = side.embed(sample_texts[:1])  # one batch: no threads started
+        assert len(calls) == 1 and np.abs(alone - expected[:1]).max() < 1e-5
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_length_runs_count_rows_of_the_packed_matrix() -> None:
     assert length_runs([3, 3, 5, 7, 7, 7, 3]) == [(0, 2, 3), (6, 1, 5), (11, 3, 7), (32, 1, 3)]
     assert length_runs([4]) == [(0, 1, 4)]
