@@ -59,14 +59,15 @@ def model_identity(model: str) -> str:
 BATCH_TOKENS_PER_TEXT = 64
 
 # With more than one torch thread, a build runs its batches side by side, one per core, each
-# batch's operators on one thread (``SentenceTransformerEmbedder.embed``), in smaller batches
-# of this many texts × ``BATCH_TOKENS_PER_TEXT`` so the cores finish together. One batch at a
-# time with every operator split over the cores spends the small operators' time (attention,
-# layer norm, GELU, the gathers) waiting at their barriers. Chosen on the sample KB's 1,408
+# batch's operators on one thread (``SentenceTransformerEmbedder.embed``). One batch at a time
+# with every operator split over the cores spends the small operators' time (attention, layer
+# norm, GELU, the gathers) waiting at their barriers. The batches are the ones a single thread
+# would run, so the vectors are bit for bit the same on any number of threads (an evaluation
+# builds on every core and embeds its questions on one). Measured on the sample KB's 1,408
 # chunks, 2 cores, 2026-12-02, ratio to the fp32 bound of the same moment, 3-6 passes each at
 # load 1.5-2.7: one batch of 64 at a time 0.52-0.66 (mean 0.61); side by side in batches of
 # 64: 0.70-0.75 (0.72), of 32: 0.70-0.83 (0.75), of 16: 0.64-0.78 (0.71), of 8: 0.48-0.69.
-PARALLEL_BATCH_SIZE = 32
+# Smaller batches than 64 would change the products' shapes, and so the last bits.
 
 
 def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[int]:
@@ -181,8 +182,7 @@ class SentenceTransformerEmbedder:
             workers = torch.get_num_threads() if self.side_by_side else 1
             batches = token_batches(lengths, self.batch_size)
             if workers > 1 and len(batches) > 1:
-                small = token_batches(lengths, min(self.batch_size, PARALLEL_BATCH_SIZE))
-                for idx, vectors in side_by_side(lambda idx: packed(ids, types, idx), small,
+                for idx, vectors in side_by_side(lambda idx: packed(ids, types, idx), batches,
                                                  workers, cost=lambda idx: sum(
                                                      lengths[i] for i in idx)):
                     out[idx] = vectors.numpy()
