@@ -58,17 +58,6 @@ def model_identity(model: str) -> str:
 # (``token_batches``), so short texts travel in larger batches and long ones in smaller.
 BATCH_TOKENS_PER_TEXT = 64
 
-# With more than one torch thread, a build runs its batches side by side, one per core, each
-# batch's operators on one thread (``SentenceTransformerEmbedder.embed``). One batch at a time
-# with every operator split over the cores spends the small operators' time (attention, layer
-# norm, GELU, the gathers) waiting at their barriers. The batches are the ones a single thread
-# would run, so the vectors are bit for bit the same on any number of threads (an evaluation
-# builds on every core and embeds its questions on one). Measured on the sample KB's 1,408
-# chunks, 2 cores, 2026-12-02, ratio to the fp32 bound of the same moment, 3-6 passes each at
-# load 1.5-2.7: one batch of 64 at a time 0.52-0.66 (mean 0.61); side by side in batches of
-# 64: 0.70-0.75 (0.72), of 32: 0.70-0.83 (0.75), of 16: 0.64-0.78 (0.71), of 8: 0.48-0.69.
-# Smaller batches than 64 would change the products' shapes, and so the last bits.
-
 
 def token_lengths(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[int]:
     """Each text's token count as the model sees it (special tokens included, truncated)."""
@@ -181,17 +170,24 @@ class SentenceTransformerEmbedder:
             lengths = [len(x) for x in ids]
             workers = torch.get_num_threads() if self.side_by_side else 1
             batches = token_batches(lengths, self.batch_size)
+            # With more than one thread the batches run side by side (``side_by_side``): one
+            # batch at a time with every operator split over the cores spends the small
+            # operators' time (attention, layer norm, GELU, the gathers) waiting at their
+            # barriers. They are the batches one thread runs, so the vectors are bit for bit
+            # the same on any number of threads (an evaluation builds on every core and embeds
+            # its questions on one). Sample KB, 1,408 chunks, 2 cores, 2026-12-02, ratio to the
+            # fp32 bound, 3-6 passes at load 1.5-2.7: one batch of 64 at a time 0.61 (mean);
+            # side by side in batches of 64 0.72, of 32 0.75, of 16 0.71, of 8 ~0.6 (smaller
+            # batches change the products' shapes, and so the last bits).
+            results: Iterator[tuple[list[int], Any]]
             if workers > 1 and len(batches) > 1:
-                for idx, vectors in side_by_side(lambda idx: packed(ids, types, idx), batches,
-                                                 workers, cost=lambda idx: sum(
-                                                     lengths[i] for i in idx)):
-                    out[idx] = vectors.numpy()
-                    if progress is not None:
-                        progress(len(idx))
-                return out
+                results = side_by_side(lambda idx: packed(ids, types, idx), batches, workers,
+                                       cost=lambda idx: sum(lengths[i] for i in idx))
+            else:
+                results = ((idx, packed(ids, types, idx)) for idx in batches)
             with torch.inference_mode():
-                for idx in batches:
-                    out[idx] = packed(ids, types, idx).numpy()
+                for idx, vectors in results:
+                    out[idx] = vectors.numpy()
                     if progress is not None:
                         progress(len(idx))
             return out
