@@ -24,7 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-quality-scale bench-analytics bench-help bench-load eval eval-faq eval-clinc150 eval-banking77 eval-tuned screenshots demo report dashboard-assets lock clean
+.PHONY: help setup run index serve train test test-deps lint bench bench-search bench-scale bench-quality-scale bench-analytics bench-help bench-load eval eval-faq eval-no-questions eval-clinc150 eval-banking77 eval-tuned screenshots demo report dashboard-assets lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -133,6 +133,10 @@ eval: setup ## Evaluate the sample KB's labelled questions (dev split; SPLIT=tes
 eval-faq: setup ## A public FAQ (Swedish Construction FAQ, 503 articles, no example questions): dense/lexical/hybrid/default (SPLIT=test to report)
 	$(PY) -m frontline.evaluation.faq var/faq-zaragoza
 	$(VENV)/bin/frontline eval --kb var/faq-zaragoza --questions bench/data/zaragoza_faq_questions.yml --split $(or $(SPLIT),dev)
+
+eval-no-questions: setup ## The sample KB with every questions: list removed: dense/lexical/hybrid/default (SPLIT=test to report)
+	$(PY) -m frontline.evaluation.bare knowledge_base var/kb-no-questions
+	$(VENV)/bin/frontline eval --kb var/kb-no-questions --split $(or $(SPLIT),dev)
 
 eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (several minutes)
 	$(VENV)/bin/frontline eval --dataset clinc150 --calibrate --split test

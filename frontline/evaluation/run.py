@@ -36,7 +36,7 @@ from frontline.evaluation.parallel import (
 from frontline.evaluation.reuse import QueryVectors, index_cache
 from frontline.knowledge import Mix, RankedSearch, Thresholds, tuning
 from frontline.knowledge import calibration as calibration_file
-from frontline.knowledge.base import default_thresholds
+from frontline.knowledge.base import default_mix, default_thresholds
 from frontline.knowledge.decision import NO_MIX, rank
 from frontline.settings import Settings
 from indexer import Embedder, Retriever, build_index
@@ -214,12 +214,13 @@ def evaluate(
                       thresholds={}, reports={}, budget=budget, index_seconds=index_seconds,
                       model=model)
         thresholds = {v: default for v in variants}
-        if "auto" in variants:  # as the product resolves it for this KB
-            probe = Retriever(index, embedder)
-            thresholds["auto"] = default_thresholds(settings, probe.current().auto_ranking())
         configured_mix = Mix(settings.confidence_blend, settings.coverage_weight)
         mixes = {v: configured_mix if variant_config(v)[1] != "retrieval" else NO_MIX
                  for v in variants}
+        if "auto" in variants:  # as the product resolves it for this KB
+            resolved = Retriever(index, embedder).current().auto_ranking()
+            thresholds["auto"] = default_thresholds(settings, resolved)
+            mixes["auto"] = default_mix(settings, resolved)
         if do_calibrate:
             best: tuple[tuple[float, ...], str] | None = None
             progress(f"{', '.join(variants)}: searching {len(validation)} validation questions"

@@ -23,6 +23,7 @@ from frontline.errors import (
     ReindexInProgress,
 )
 from frontline.knowledge.decision import (
+    NO_MIX,
     SHORTLIST,
     Decision,
     Mix,
@@ -50,9 +51,13 @@ from indexer.build import ProgressFn
 
 logger = logging.getLogger(__name__)
 # Decision thresholds for a cosine confidence (ranking "auto" on a KB without example
-# questions): chosen by `frontline eval --calibrate` on the sample KB's dev split with every
-# `questions:` list removed (hybrid retrieval: answer ≥ 0.7983, offer ≥ 0.2153).
-COSINE_THRESHOLDS = Thresholds(answer=0.7983, clarify=0.2153, margin=0.0)
+# questions), with the confidence as retrieval alone makes it (the cosine, no coverage factor:
+# ``NO_MIX``): chosen by `frontline eval --calibrate` on the sample KB's dev split with every
+# `questions:` list removed (`make eval-no-questions`; hybrid retrieval, 602 dev questions,
+# 2026-12-03: answer ≥ 0.80, offer ≥ 0.2552).
+COSINE_THRESHOLDS = Thresholds(answer=0.80, clarify=0.2552, margin=0.0)
+_THRESHOLD_FIELDS = {"answer_threshold", "clarify_threshold", "clarify_margin"}
+_MIX_FIELDS = {"confidence_blend", "coverage_weight"}
 
 Audience = Literal["public", "internal"]
 
@@ -66,12 +71,19 @@ def default_embedding_model() -> str:
 
 def default_thresholds(settings: Settings, auto_ranking: str) -> Thresholds:
     """The thresholds in force when ``ranking="auto"`` resolved to ``auto_ranking``."""
-    explicit = {"answer_threshold", "clarify_threshold", "clarify_margin"} & (
-        settings.model_fields_set)
-    if auto_ranking == "retrieval" and not explicit:
+    if auto_ranking == "retrieval" and not _THRESHOLD_FIELDS & settings.model_fields_set:
         return COSINE_THRESHOLDS
     return Thresholds(settings.answer_threshold, settings.clarify_threshold,
                       settings.clarify_margin)
+
+
+def default_mix(settings: Settings, auto_ranking: str) -> Mix:
+    """The confidence's mix in force when ``ranking="auto"`` resolved to ``auto_ranking``:
+    the one ``COSINE_THRESHOLDS`` were chosen with (the cosine alone) for retrieval, unless a
+    mix was set or calibrated explicitly; the settings' otherwise."""
+    if auto_ranking == "retrieval" and not _MIX_FIELDS & settings.model_fields_set:
+        return NO_MIX
+    return Mix(settings.confidence_blend, settings.coverage_weight)
 
 
 class RankedSearch:
@@ -88,8 +100,10 @@ class RankedSearch:
         self.mix = mix
         self.max_chars = max_chars
 
-    def search(self, query: str, audience: Audience = "public", k: int = 5) -> list[ScoredHit]:
-        """Raises ``IndexUnavailable`` when no index is published."""
+    def search(self, query: str, audience: Audience = "public", k: int = 5,
+               mix: Mix | None = None) -> list[ScoredHit]:
+        """``mix``: the confidence's (``self.mix`` by default). Raises ``IndexUnavailable``
+        when no index is published."""
         shaped = shape(query, self.max_chars)
         # One version for both reads: a reindex published between them must not score the
         # asking part against articles the hits did not come from.
@@ -101,7 +115,7 @@ class RankedSearch:
                 shaped.asking, [h.article_id for h in hits], audience)
             hits = [replace(h, coverage=max(h.coverage or 0.0, round(asked[h.article_id], 4)))
                     if h.article_id in asked else h for h in hits]
-        return rank(hits, self.mix, k)
+        return rank(hits, mix or self.mix, k)
 
 
 class KnowledgeBase:
@@ -117,8 +131,8 @@ class KnowledgeBase:
         )
         if self._serving is not None:
             self._serving.follow(self._served_model)
-        self.mix = Mix(settings.confidence_blend, settings.coverage_weight)
-        self.ranked = RankedSearch(self.retriever, self.mix, settings.query_max_chars)
+        self._mix = Mix(settings.confidence_blend, settings.coverage_weight)
+        self.ranked = RankedSearch(self.retriever, self._mix, settings.query_max_chars)
         self.language = LanguageCheck(tuple(settings.kb_languages))
         self._thresholds = Thresholds(settings.answer_threshold, settings.clarify_threshold,
                                       settings.clarify_margin)
@@ -129,13 +143,27 @@ class KnowledgeBase:
         the confidence is a cosine, not a probability: its own defaults apply (calibrated on
         the sample KB's dev split with every ``questions:`` list removed), unless thresholds
         were set or calibrated explicitly."""
+        ranking = self._auto_ranking()
+        return self._thresholds if ranking is None else default_thresholds(self.settings,
+                                                                           ranking)
+
+    @property
+    def mix(self) -> Mix:
+        """How the confidence is made, resolved as ``thresholds`` is: with ``ranking="auto"``
+        on a KB without example questions, the cosine alone (what its thresholds were chosen
+        with), unless a mix was set or calibrated explicitly."""
+        ranking = self._auto_ranking()
+        return self._mix if ranking is None else default_mix(self.settings, ranking)
+
+    def _auto_ranking(self) -> str | None:
+        """What ``ranking="auto"`` resolves to for the served index; None when the ranking is
+        set explicitly or no index is published yet."""
         if self.settings.ranking != "auto":
-            return self._thresholds
+            return None
         try:
-            ranking = self.retriever.current().auto_ranking()
+            return self.retriever.current().auto_ranking()
         except IndexUnavailable:
-            return self._thresholds
-        return default_thresholds(self.settings, ranking)
+            return None
 
     def _served_model(self) -> str | None:
         try:
@@ -183,7 +211,7 @@ class KnowledgeBase:
             )
         k = k or self.settings.search_default_k
         try:
-            return self.ranked.search(query, audience, k)
+            return self.ranked.search(query, audience, k, self.mix)
         except IndexUnavailable as exc:
             raise IndexNotReady(str(exc)) from exc
 
