@@ -45,9 +45,11 @@ class Settings(BaseSettings):
         1, ge=0, le=256, description="torch threads in the service (0 = all cores); the "
         "`frontline index` command always uses all cores."
     )
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = Field(
         "torch", description="What runs the embedding model: torch (fp32), onnx (onnxruntime, "
-        "fp32) or onnx-int8 (onnxruntime, dynamic int8 quantization). ONNX exports are built "
+        "fp32), onnx-int8 (onnxruntime, dynamic int8 quantization) or openvino (the ONNX "
+        "export compiled by OpenVINO: bf16 products on a CPU with bf16 instructions, fp32 "
+        "otherwise). ONNX exports are built "
         "from the local model at the first index or `make setup`, under <data dir>/onnx/."
     )
     embedding_tuned: Literal["auto", "off"] = Field(

@@ -540,14 +540,15 @@ def load_sentence_transformer(model: str, device: str = "cpu", threads: int = 0)
     return SentenceTransformer(model, device=device, local_files_only=True)
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 
 
 def make_embedder(model: str, backend: str = "torch", *, export_root: Path | None = None,
                   batch_size: int = 64, threads: int = 0) -> Embedder:
     """The embedder for ``FRONTLINE_EMBEDDING_BACKEND``: ``torch`` (fp32, the default),
-    ``onnx`` (onnxruntime, fp32) or ``onnx-int8`` (onnxruntime, block-wise int8:
-    ``onnx_backend._quantize``).
+    ``onnx`` (onnxruntime, fp32), ``onnx-int8`` (onnxruntime, block-wise int8:
+    ``onnx_backend._quantize``) or ``openvino`` (the fp32 export compiled by OpenVINO, bf16
+    products where the CPU has them: ``onnx_backend.OpenVinoEmbedder``).
     ONNX exports are kept under ``export_root`` (``indexer.onnx_backend``). Raises
     ``ValueError`` naming the setting for any other value."""
     if backend == "torch":
@@ -557,7 +558,9 @@ def make_embedder(model: str, backend: str = "torch", *, export_root: Path | Non
                          f"not {backend!r}")
     if export_root is None:
         raise ValueError(f"the {backend} embedding backend needs a folder for its export")
-    from indexer.onnx_backend import OnnxEmbedder
+    from indexer.onnx_backend import OnnxEmbedder, OpenVinoEmbedder
 
+    if backend == "openvino":
+        return OpenVinoEmbedder(model, export_root, batch_size=batch_size, threads=threads)
     return OnnxEmbedder(model, export_root, int8=backend == "onnx-int8",
                         batch_size=batch_size, threads=threads)

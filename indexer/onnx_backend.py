@@ -1,4 +1,4 @@
-"""The embedding model exported to ONNX and run by onnxruntime, in fp32 or int8.
+"""The embedding model exported to ONNX and run by onnxruntime (fp32 or int8) or OpenVINO.
 
 ``export`` turns a local sentence-transformers model (the base model or a ``frontline tune``d
 one) into ``<root>/<model identity>/``: ``model.onnx`` (the transformer, exported with
@@ -10,6 +10,8 @@ never rebuilt, never downloaded.
 
 ``OnnxEmbedder`` has the interface of ``SentenceTransformerEmbedder``: the same tokenizer, the
 same batches (``token_batches``), then pooling and L2 normalization in numpy.
+``OpenVinoEmbedder`` runs the same fp32 export through OpenVINO, which compiles it for the CPU
+(bf16 products where the CPU has them).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +223,7 @@ class OnnxEmbedder:
         self.threads = threads
         self.backend = "onnx-int8" if int8 else "onnx"
         self._lock = threading.Lock()
-        self._session: Any = None
+        self._runtime: Any = None  # the onnxruntime session, or OpenVINO's compiled model
         self._tokenizer: Any = None
         self._info: dict[str, Any] = {}
         self._inputs: list[str] = []
@@ -239,27 +241,32 @@ class OnnxEmbedder:
         return int(self._info["dim"])
 
     def _load(self) -> None:
-        if self._session is not None:
+        if self._runtime is not None:
             return
         with self._lock:
-            if self._session is not None:
+            if self._runtime is not None:
                 return
-            import onnxruntime as ort
             from transformers import AutoTokenizer
 
             folder = export(self.model_name, self.root, int8=self.int8)
-            options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            if self.threads > 0:
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
             logger.info("loading %s embedding model from %s", self.backend, folder)
             self._info = json.loads((folder / INFO).read_text())
             self._tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"))
-            session = ort.InferenceSession(str(folder / (INT8 if self.int8 else FP32)),
-                                           options, providers=["CPUExecutionProvider"])
-            self._inputs = [i.name for i in session.get_inputs()]
-            self._session = session
+            self._runtime = self._open(folder)
+
+    def _open(self, folder: Path) -> Any:
+        """The runtime for the export in ``folder`` (sets ``_inputs``)."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self.threads > 0:
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(folder / (INT8 if self.int8 else FP32)), options,
+                                       providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in session.get_inputs()]
+        return session
 
     def embed(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
@@ -274,17 +281,98 @@ class OnnxEmbedder:
         types = encoded.get("token_type_ids")
         out = np.empty((len(texts), dim), dtype=np.float32)
         pad = self._tokenizer.pad_token_id or 0
-        for idx in token_batches([len(x) for x in ids], self.batch_size):
-            input_ids, mask, token_types = pad_batch(ids, types, idx, pad)
-            feed = {"input_ids": input_ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = (np.zeros_like(input_ids) if token_types is None
-                                          else token_types)
-            hidden = self._session.run(["last_hidden_state"], feed)[0]
-            out[idx] = _pool(hidden, feed["attention_mask"], self._info["pooling"])
+
+        def feeds() -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+            for idx in token_batches([len(x) for x in ids], self.batch_size):
+                input_ids, mask, token_types = pad_batch(ids, types, idx, pad)
+                feed = {"input_ids": input_ids, "attention_mask": mask}
+                if "token_type_ids" in self._inputs:
+                    feed["token_type_ids"] = (np.zeros_like(input_ids) if token_types is None
+                                              else token_types)
+                yield idx, feed
+
+        for idx, vectors in self._pooled(feeds(), several=len(texts) > self.batch_size):
+            out[idx] = vectors
             if progress is not None:
                 progress(len(idx))
         return out
+
+    def _pooled(self, feeds: Iterator[tuple[list[int], dict[str, np.ndarray]]], *,
+                several: bool) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(rows, their pooled unit vectors) of each batch (``several``: more than one)."""
+        for idx, feed in feeds:
+            hidden = self._runtime.run(["last_hidden_state"], feed)[0]
+            yield idx, _pool(hidden, feed["attention_mask"], self._info["pooling"])
+
+
+class OpenVinoEmbedder(OnnxEmbedder):
+    """The fp32 ONNX export (``export``) compiled by OpenVINO for the CPU, at the precision
+    OpenVINO infers best there: bf16 products on a CPU with bf16 instructions (AMX or
+    AVX512-BF16, as on these machines), fp32 otherwise. ``name`` carries the precision, so an
+    index built at one is re-embedded at the other. ``threads`` > 0 (the service's one query
+    at a time) compiles for latency on that many threads; 0 (a build) for throughput, one
+    stream per core, the batches side by side as the torch path runs them."""
+
+    # OpenVINO's thread pool does not survive ``fork``: a forked child's first inference
+    # never returns. Nothing in the product forks; ``frontline eval`` searches in one process
+    # with this embedder (``frontline.evaluation.parallel``).
+    fork_safe = False
+
+    def __init__(self, model: str, root: Path, *, batch_size: int = 64, threads: int = 0
+                 ) -> None:
+        super().__init__(model, root, batch_size=batch_size, threads=threads)
+        self.backend = "openvino"
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            self._load()
+            self._name = f"{model_identity(self.model_name)}+openvino-{self.precision}"
+        return self._name
+
+    @property
+    def precision(self) -> str:
+        """The precision OpenVINO compiled the products at: ``bf16`` or ``f32``."""
+        self._load()
+        return str(self._runtime.get_property("INFERENCE_PRECISION_HINT").to_string())
+
+    def _open(self, folder: Path) -> Any:
+        import openvino as ov
+
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "THROUGHPUT"}
+        if self.threads > 0:
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": self.threads}
+        core = ov.Core()
+        compiled = core.compile_model(core.read_model(str(folder / FP32)), "CPU", config)
+        self._inputs = [i.get_any_name() for i in compiled.inputs]
+        return compiled
+
+    def _pooled(self, feeds: Iterator[tuple[list[int], dict[str, np.ndarray]]], *,
+                several: bool) -> Iterator[tuple[list[int], np.ndarray]]:
+        import openvino as ov
+
+        pooling = self._info["pooling"]
+        if not several or self.threads > 0:
+            request = self._runtime.create_infer_request()
+            for idx, feed in feeds:
+                hidden = request.infer(feed)[self._runtime.output(0)]
+                yield idx, _pool(hidden, feed["attention_mask"], pooling)
+            return
+        # Batches side by side, one per stream; each is pooled in its callback, so only
+        # vectors are kept, never a build's hidden states (``start_async`` waits for a free
+        # request, so the padded batches are made as they are needed, too).
+        done: list[tuple[list[int], np.ndarray]] = []
+        queue = ov.AsyncInferQueue(self._runtime)
+
+        def finished(request: Any, job: tuple[list[int], np.ndarray]) -> None:
+            idx, mask = job
+            done.append((idx, _pool(request.get_output_tensor(0).data, mask, pooling)))
+
+        queue.set_callback(finished)
+        for idx, feed in feeds:
+            queue.start_async(feed, (idx, feed["attention_mask"]))
+        queue.wait_all()
+        yield from done
 
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:

@@ -13,7 +13,8 @@ SQLite connections, which must not cross a fork) and runs with one torch / FAISS
 service's ``embedding_threads``), so two workers use two cores instead of two workers fighting
 over them. The query vectors a worker computed go back to the parent's ``QueryVectors``, so a
 later pass over the same questions (scoring the validation split after calibrating on it)
-embeds nothing again.
+embeds nothing again. An embedder whose runtime does not survive a fork (``fork_safe``
+False: OpenVINO's thread pool) searches in this process alone.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def search_configs(index: Path, embedder: QueryVectors, configs: Sequence[Config
     global _JOB
     configs = tuple(configs)
     workers = min(workers, len(questions) // MIN_PER_WORKER)
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if (workers <= 1 or "fork" not in multiprocessing.get_all_start_methods()
+            or not getattr(embedder.inner, "fork_safe", True)):
         return {c.name: search_all(ranked_search(index, embedder, c.mode, c.ranking, c.mix),
                                    questions, replayed=lambda: embedder.replayed)
                 for c in configs}

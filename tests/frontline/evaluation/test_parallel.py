@@ -65,3 +65,23 @@ def test_the_scored_index_may_be_built_on_every_core_the_vectors_are_the_same(
     finally:
         torch.set_num_threads(before)
     assert np.array_equal(one, two)  # evaluate() builds on all cores, searches on one thread
+
+
+def test_an_embedder_that_does_not_survive_a_fork_searches_in_this_process(
+    sample_index: Path, real_embedder, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import frontline.evaluation.parallel as parallel
+
+    class NotForkSafe(SlowEmbedder):
+        fork_safe = False  # as indexer.onnx_backend.OpenVinoEmbedder
+
+    def no_workers(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", no_workers)
+    dev = [q for q in load_questions(QUESTIONS) if q.split == "dev"][:400]
+    counting = NotForkSafe(real_embedder, delay=0.0)
+    found = search_configs(sample_index / "index", QueryVectors(counting),
+                           [Config("dense", "dense", "retrieval")], dev, workers=2)
+    assert [s.item for s in found["dense"]] == dev
+    assert counting.texts > len(dev) // 2  # embedded here, not in a worker

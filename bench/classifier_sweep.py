@@ -1,0 +1,93 @@
+"""The article classifier's regularization ``C`` and TF-IDF weight, on an intent set's
+validation split (CLINC150 or BANKING77), the classifier alone.
+
+    nice .venv/bin/python bench/classifier_sweep.py clinc150 5,10,20,40 0.75,1,1.5,2
+
+Reads the training examples' vectors from the index ``frontline eval --dataset NAME`` cached
+(``var/eval-cache/NAME-*``: run ``make eval-clinc150`` / ``make eval-banking77`` once) and fits
+``indexer.classifier``'s model — embedding and TF-IDF of words and word pairs side by side,
+logistic regression — for every (C, weight) pair. Prints top-1 accuracy on the validation
+split and, for CLINC150, in-scope accuracy when the threshold on the top probability answers
+at most 20 % of the out-of-scope validation queries (the calibration's budget; a proxy for
+``frontline eval --calibrate``, which also chooses the configuration and the mix). Validation
+only; nothing here reads a test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from frontline.evaluation import datasets  # noqa: E402
+from frontline.knowledge.base import default_embedding_model  # noqa: E402
+from frontline.settings import get_settings  # noqa: E402
+from indexer import classifier  # noqa: E402
+from indexer.embedding import make_embedder  # noqa: E402
+
+OOS_BUDGET = 0.20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=("clinc150", "banking77"))
+    parser.add_argument("cs", help="values of C, comma-separated")
+    parser.add_argument("weights", help="TF-IDF weights, comma-separated")
+    args = parser.parse_args()
+    import faiss
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    settings = get_settings()
+    data = datasets.load(args.dataset, settings.benchmarks_dir)
+    cached = sorted(p for p in (settings.data_dir / "eval-cache").glob(
+        f"{args.dataset}-*/versions/v*") if f"{args.dataset}-full-" not in str(p))
+    if not cached:
+        raise SystemExit(f"no cached index for {args.dataset}: run `make eval-{args.dataset}` "
+                         "once")
+    version = cached[0]
+    conn = sqlite3.connect(version / "meta.sqlite")
+    rows = conn.execute("SELECT id, article_id, text FROM chunks "
+                        "WHERE kind IN ('title', 'question') ORDER BY id").fetchall()
+    index = faiss.read_index(str(version / "dense.faiss"))
+    vectors = np.vstack([index.reconstruct(int(r[0])) for r in rows])
+    texts, labels = [r[2] for r in rows], [r[1] for r in rows]
+    questions = [q.question for q in data.validation]
+    expected = np.array([q.expected or "" for q in data.validation])
+    embedded = make_embedder(settings.embedding_model or default_embedding_model()
+                             ).embed(questions)
+    oos = expected == ""
+    print(f"{args.dataset}: {len(texts)} training examples, {len(set(labels))} intents, "
+          f"{len(questions)} validation queries ({int(oos.sum())} out of scope)")
+    for c in (float(v) for v in args.cs.split(",")):
+        for weight in (float(v) for v in args.weights.split(",")):
+            started = time.perf_counter()
+            vectorizer = TfidfVectorizer(
+                ngram_range=classifier.NGRAMS, sublinear_tf=True,
+                max_features=min(classifier.MAX_TERMS,
+                                 classifier.MAX_WEIGHTS // len(set(labels))))
+            words = vectorizer.fit_transform(texts) * weight
+            model = LogisticRegression(C=c, max_iter=1000).fit(
+                sp.hstack([sp.csr_matrix(vectors), words]).tocsr(), labels)
+            probs = model.predict_proba(sp.hstack(
+                [sp.csr_matrix(embedded), vectorizer.transform(questions) * weight]).tocsr())
+            top, certainty = model.classes_[probs.argmax(1)], probs.max(1)
+            right = top == expected
+            line = f"  C={c:<4g} TF-IDF weight {weight:<4g}: top-1 {right[~oos].mean():.4f}"
+            if oos.any():
+                cut = np.quantile(certainty[oos], 1 - OOS_BUDGET)
+                line += (f", in-scope accuracy within the {OOS_BUDGET:.0%} budget "
+                         f"{(right & (certainty > cut))[~oos].mean():.4f}")
+            print(f"{line} ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
