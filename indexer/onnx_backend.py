@@ -282,8 +282,10 @@ class OnnxEmbedder:
         out = np.empty((len(texts), dim), dtype=np.float32)
         pad = self._tokenizer.pad_token_id or 0
 
+        batches = token_batches([len(x) for x in ids], self.batch_size)
+
         def feeds() -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
-            for idx in token_batches([len(x) for x in ids], self.batch_size):
+            for idx in batches:
                 input_ids, mask, token_types = pad_batch(ids, types, idx, pad)
                 feed = {"input_ids": input_ids, "attention_mask": mask}
                 if "token_type_ids" in self._inputs:
@@ -291,7 +293,7 @@ class OnnxEmbedder:
                                               else token_types)
                 yield idx, feed
 
-        for idx, vectors in self._pooled(feeds(), several=len(texts) > self.batch_size):
+        for idx, vectors in self._pooled(feeds(), several=len(batches) > 1):
             out[idx] = vectors
             if progress is not None:
                 progress(len(idx))
