@@ -4,13 +4,14 @@ validation split (CLINC150 or BANKING77), the classifier alone.
     nice .venv/bin/python bench/classifier_sweep.py clinc150 5,10,20,40 0.75,1,1.5,2
 
 Reads the training examples' vectors from the index ``frontline eval --dataset NAME`` cached
-(``var/eval-cache/NAME-*``: run ``make eval-clinc150`` / ``make eval-banking77`` once) and fits
-``indexer.classifier``'s model — embedding and TF-IDF of words and word pairs side by side,
-logistic regression — for every (C, weight) pair. Prints top-1 accuracy on the validation
-split and, for CLINC150, in-scope accuracy when the threshold on the top probability answers
-at most 20 % of the out-of-scope validation queries (the calibration's budget; a proxy for
-``frontline eval --calibrate``, which also chooses the configuration and the mix). Validation
-only; nothing here reads a test split.
+(``var/eval-cache/NAME-*``: run ``make eval-clinc150`` / ``make eval-banking77`` once), sets
+``indexer.classifier``'s ``C`` and ``TFIDF_WEIGHT`` to each pair in turn, trains with the
+product's ``classifier.train`` (embedding and TF-IDF of words and word pairs side by side,
+logistic regression) and predicts with its ``probabilities``. Prints top-1 accuracy on the
+validation split and, for CLINC150, in-scope accuracy when a threshold on the top probability
+answers at most 20 % of the out-of-scope validation queries (the calibration's budget; a
+proxy for ``frontline eval --calibrate``, which also chooses the configuration and the mix).
+Validation only; nothing here reads a test split.
 """
 
 from __future__ import annotations
@@ -42,9 +43,6 @@ def main() -> None:
     parser.add_argument("weights", help="TF-IDF weights, comma-separated")
     args = parser.parse_args()
     import faiss
-    import scipy.sparse as sp
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
     settings = get_settings()
     data = datasets.load(args.dataset, settings.benchmarks_dir)
@@ -70,16 +68,13 @@ def main() -> None:
     for c in (float(v) for v in args.cs.split(",")):
         for weight in (float(v) for v in args.weights.split(",")):
             started = time.perf_counter()
-            vectorizer = TfidfVectorizer(
-                ngram_range=classifier.NGRAMS, sublinear_tf=True,
-                max_features=min(classifier.MAX_TERMS,
-                                 classifier.MAX_WEIGHTS // len(set(labels))))
-            words = vectorizer.fit_transform(texts) * weight
-            model = LogisticRegression(C=c, max_iter=1000).fit(
-                sp.hstack([sp.csr_matrix(vectors), words]).tocsr(), labels)
-            probs = model.predict_proba(sp.hstack(
-                [sp.csr_matrix(embedded), vectorizer.transform(questions) * weight]).tocsr())
-            top, certainty = model.classes_[probs.argmax(1)], probs.max(1)
+            # The product's own training and prediction, with the two constants set.
+            classifier.C, classifier.TFIDF_WEIGHT = c, weight
+            model = classifier.train(vectors, texts, labels)
+            assert model is not None
+            probs = np.stack([model.probabilities(v, q) for v, q in zip(embedded, questions,
+                                                                        strict=True)])
+            top, certainty = model.classes[probs.argmax(1)], probs.max(1)
             right = top == expected
             line = f"  C={c:<4g} TF-IDF weight {weight:<4g}: top-1 {right[~oos].mean():.4f}"
             if oos.any():
@@ -87,7 +82,6 @@ def main() -> None:
                 line += (f", in-scope accuracy within the {OOS_BUDGET:.0%} budget "
                          f"{(right & (certainty > cut))[~oos].mean():.4f}")
             print(f"{line} ({time.perf_counter() - started:.0f} s)", flush=True)
-
 
 if __name__ == "__main__":
     main()
