@@ -124,6 +124,17 @@ def out_of_fold(by_weight: dict[float, list[Searched]], weights: tuple[float, ..
     return out
 
 
+def print_repeats(label: str, repeats: list[tuple[float, float, float, float]]) -> None:
+    """One line: ``out_of_fold``'s mean and range over the repeats, and in how many of them
+    both budgets held."""
+    rows = np.array(repeats)
+    held = int(((rows[:, 1] <= BUDGET) & (rows[:, 2] <= BUDGET)).sum())
+    print(f"  {label}: answered ✓ {rows[:, 0].mean():.1%} ({rows[:, 0].min():.1%}–"
+          f"{rows[:, 0].max():.1%}), wrong {rows[:, 1].mean():.1%}, unanswerable answered"
+          f" {rows[:, 2].mean():.1%} ({rows[:, 2].min():.1%}–{rows[:, 2].max():.1%}),"
+          f" covered {rows[:, 3].mean():.1%}, budgets held {held}/{len(rows)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -151,12 +162,7 @@ def main() -> None:
     for name, weights, budget in (("A  cosine alone", (0.0,), BUDGET),
                                   ("T2 w chosen, 2 %", WEIGHTS, BUDGET),
                                   ("T1 w chosen, 1 %", WEIGHTS, BUDGET / 2)):
-        rows = np.array(out_of_fold(by_weight, weights, budget, args.repeats))
-        held = int(((rows[:, 1] <= BUDGET) & (rows[:, 2] <= BUDGET)).sum())
-        print(f"  {name}: answered ✓ {rows[:, 0].mean():.1%} ({rows[:, 0].min():.1%}–"
-              f"{rows[:, 0].max():.1%}), wrong {rows[:, 1].mean():.1%}, unanswerable answered"
-              f" {rows[:, 2].mean():.1%} ({rows[:, 2].min():.1%}–{rows[:, 2].max():.1%}),"
-              f" covered {rows[:, 3].mean():.1%}, budgets held {held}/{len(rows)}")
+        print_repeats(name, out_of_fold(by_weight, weights, budget, args.repeats))
 
 
 if __name__ == "__main__":
