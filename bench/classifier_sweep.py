@@ -17,6 +17,7 @@ Validation only; nothing here reads a test split.
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
 import time
@@ -36,32 +37,44 @@ from indexer.embedding import make_embedder  # noqa: E402
 OOS_BUDGET = 0.20
 
 
+def training_examples(dataset: str, model: str | None = None
+                      ) -> tuple[Path, np.ndarray, list[str], list[str]]:
+    """The newest cached index ``frontline eval --dataset`` built for ``dataset`` (with the
+    embedding model named ``model``, any without one): its folder and its training examples'
+    vectors, texts and intents."""
+    import faiss
+
+    settings = get_settings()
+    cached = sorted(
+        (p for p in (settings.data_dir / "eval-cache").glob(f"{dataset}-*/versions/v*")
+         if f"{dataset}-full-" not in str(p) and (model is None or (
+             (p / "manifest.json").is_file()
+             and json.loads((p / "manifest.json").read_text()).get("model") == model))),
+        key=lambda p: p.name)
+    if not cached:
+        raise SystemExit(f"no cached index for {dataset}: run `make eval-{dataset}` once")
+    version = cached[-1]
+    conn = sqlite3.connect(version / "meta.sqlite")
+    rows = conn.execute("SELECT id, article_id, text FROM chunks "
+                        "WHERE kind IN ('title', 'question') ORDER BY id").fetchall()
+    index = faiss.read_index(str(version / "dense.faiss"))
+    vectors = np.vstack([index.reconstruct(int(r[0])) for r in rows])
+    return version, vectors, [r[2] for r in rows], [r[1] for r in rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", choices=("clinc150", "banking77"))
     parser.add_argument("cs", help="values of C, comma-separated")
     parser.add_argument("weights", help="TF-IDF weights, comma-separated")
     args = parser.parse_args()
-    import faiss
-
     settings = get_settings()
     data = datasets.load(args.dataset, settings.benchmarks_dir)
-    cached = sorted(p for p in (settings.data_dir / "eval-cache").glob(
-        f"{args.dataset}-*/versions/v*") if f"{args.dataset}-full-" not in str(p))
-    if not cached:
-        raise SystemExit(f"no cached index for {args.dataset}: run `make eval-{args.dataset}` "
-                         "once")
-    version = cached[0]
-    conn = sqlite3.connect(version / "meta.sqlite")
-    rows = conn.execute("SELECT id, article_id, text FROM chunks "
-                        "WHERE kind IN ('title', 'question') ORDER BY id").fetchall()
-    index = faiss.read_index(str(version / "dense.faiss"))
-    vectors = np.vstack([index.reconstruct(int(r[0])) for r in rows])
-    texts, labels = [r[2] for r in rows], [r[1] for r in rows]
+    embedder = make_embedder(settings.embedding_model or default_embedding_model())
+    _, vectors, texts, labels = training_examples(args.dataset, embedder.name)
     questions = [q.question for q in data.validation]
     expected = np.array([q.expected or "" for q in data.validation])
-    embedded = make_embedder(settings.embedding_model or default_embedding_model()
-                             ).embed(questions)
+    embedded = embedder.embed(questions)
     oos = expected == ""
     print(f"{args.dataset}: {len(texts)} training examples, {len(set(labels))} intents, "
           f"{len(questions)} validation queries ({int(oos.sum())} out of scope)")

@@ -45,12 +45,10 @@ PUBLIC_FILE = "classifier-public.npz"  # trained on public articles only, when t
 # A delta version's prototype rows of its own articles (all, public), joined at load to its
 # base's prototype classifier (``JoinedPrototypes``).
 DELTA_FILE = "classifier-delta.npz"
-# In a logistic regression's file: the arrays of its prototypes (``ArticleClassifier.save``).
-PROTOTYPE_PREFIX = "prototypes_"
 PUBLIC_DELTA_FILE = "classifier-public-delta.npz"
 # Part of the index signature: a version with an older classifier is rebuilt (3: the
-# public-only classifier beside the full one; 4: the logistic regression's prototypes beside it).
-FORMAT = 4
+# public-only classifier beside the full one).
+FORMAT = 3
 # Of the prototype classifier's file; part of the signature of KBs above MAX_CLASSES articles.
 PROTOTYPE_FORMAT = 2
 MAX_CLASSES = 2000  # beyond this, training memory and time grow past "seconds": prototypes
@@ -70,13 +68,6 @@ PROTOTYPE_SHORTLIST = 256  # articles whose examples are compared one by one
 # (68 articles), with the product's thresholds; 10 covers the most (98.6 %, logistic regression
 # 99.3 %) within the 2 % budget of unanswerable questions answered (1.2 %).
 PROTOTYPE_SCALE = 10.0
-# The logistic regression's probabilities are mixed with those of a prototype classifier of the
-# same examples (``ArticleClassifier.prototypes``): (1 - PROTOTYPE_MIX) × its own + PROTOTYPE_MIX
-# × the prototypes'. Chosen on CLINC150 and BANKING77 validation, the classifier alone (0.1,
-# 0.2, 0.3, 0.5 × softmax scale 10, 20, 40, arithmetic and geometric means tried): at 0.3 and
-# scale 10 BANKING77 top-1 0.9389 → 0.9440, CLINC150 in-scope accuracy within the 20 %
-# out-of-scope budget 0.9507 → 0.9540 (top-1 0.9700 → 0.9687); docs/evaluation.md.
-PROTOTYPE_MIX = 0.3
 
 
 @dataclass(frozen=True)
@@ -87,8 +78,6 @@ class ArticleClassifier:
     terms: np.ndarray  # TF-IDF vocabulary, shape (terms,); empty when no text features
     idf: np.ndarray  # (terms,) float32
     digest: str = ""  # of the training examples (``examples_digest``): equal means reusable
-    # The same examples as prototypes, whose probabilities are mixed in (``PROTOTYPE_MIX``).
-    prototypes: PrototypeClassifier | None = None
     kind = "logistic"
 
     @cached_property
@@ -127,20 +116,13 @@ class ArticleClassifier:
     def probabilities(
         self, vector: np.ndarray, text: str, allowed: np.ndarray | None = None
     ) -> np.ndarray:
-        """Softmax over the classes, mixed with the prototypes' (``PROTOTYPE_MIX``); classes
-        not ``allowed`` (a boolean mask) get 0."""
-        probs = _softmax(self.logits(vector, text), allowed)
-        if self.prototypes is None or PROTOTYPE_MIX == 0:
-            return probs
-        return (1 - PROTOTYPE_MIX) * probs + PROTOTYPE_MIX * self.prototypes.probabilities(
-            vector, text, allowed)
+        """Softmax over the classes; classes not ``allowed`` (a boolean mask) get 0."""
+        return _softmax(self.logits(vector, text), allowed)
 
     def save(self, folder: Path, name: str = FILE) -> None:
-        extra = {} if self.prototypes is None else {
-            f"{PROTOTYPE_PREFIX}{key}": value for key, value in self.prototypes.arrays().items()}
         np.savez(folder / name, classes=self.classes, coef=self.coef,
                  intercept=self.intercept, terms=self.terms, idf=self.idf,
-                 digest=np.asarray(self.digest), **extra)
+                 digest=np.asarray(self.digest))
 
     @classmethod
     def load(cls, folder: Path, name: str = FILE) -> ArticleClassifier | PrototypeClassifier | None:
@@ -152,13 +134,8 @@ class ArticleClassifier:
             if "kind" in data and str(data["kind"]) == PrototypeClassifier.kind:
                 return PrototypeClassifier.from_arrays(data).prepare()
             digest = str(data["digest"]) if "digest" in data else ""
-            prototypes = None
-            if f"{PROTOTYPE_PREFIX}classes" in data:
-                prototypes = PrototypeClassifier.from_arrays({
-                    key.removeprefix(PROTOTYPE_PREFIX): data[key] for key in data.files
-                    if key.startswith(PROTOTYPE_PREFIX)}).prepare()
             return cls(data["classes"], data["coef"], data["intercept"], data["terms"],
-                       data["idf"], digest, prototypes)
+                       data["idf"], digest)
 
 
 def stored_digest(folder: Path, name: str = FILE) -> str | None:
@@ -185,7 +162,7 @@ def examples_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
     """Identifies a training set: the classifier is a function of its examples (and of the
     embedding model, which an index version never changes), so an edit that leaves every
     title and example question as it was — most body edits — reuses the previous one."""
-    header = f"classifier {FORMAT} C={C} w={TFIDF_WEIGHT} mix={PROTOTYPE_MIX}\n"
+    header = f"classifier {FORMAT} C={C} w={TFIDF_WEIGHT}\n"
     if len(set(labels)) > MAX_CLASSES:
         header += f"prototypes {PROTOTYPE_FORMAT} hash={HASH_DIMS}\n"
     digest = hashlib.sha256(header.encode())
@@ -224,9 +201,6 @@ def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
     if len(classes) == 2:  # one logit for the second class: as a softmax over two, ±half
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.hstack([-intercept / 2,
                                                                         intercept / 2])
-    prototypes = train_prototypes(texts, labels, lambda at: vectors[at]) if PROTOTYPE_MIX \
-        else None
-    assert prototypes is None or list(prototypes.classes) == list(model.classes_)
     return ArticleClassifier(
         classes=np.asarray(model.classes_, dtype=str),
         coef=coef.astype(np.float32),
@@ -234,7 +208,6 @@ def train(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
         terms=terms,
         idf=idf,
         digest=examples_digest(texts, labels),
-        prototypes=prototypes,
     )
 
 
@@ -344,15 +317,12 @@ class PrototypeClassifier:
             np.argpartition(-scores, PROTOTYPE_SHORTLIST - 1)[:PROTOTYPE_SHORTLIST])
         if also is not None and len(also) and n > PROTOTYPE_SHORTLIST:
             top = np.union1d(top, np.asarray(also, np.int64))
-        if len(top) == n:  # every article: its rows in place (a gather costs 4× the product)
-            cosines, first = self.examples @ vector, self.offsets[:-1]
-        else:
-            starts, ends = self.offsets[top], self.offsets[top + 1]
-            lengths = ends - starts
-            rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
-                lengths.sum())
-            cosines = self.examples[rows] @ vector
-            first = np.cumsum(lengths) - lengths
+        starts, ends = self.offsets[top], self.offsets[top + 1]
+        lengths = ends - starts
+        rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            lengths.sum())
+        cosines = self.examples[rows] @ vector
+        first = np.cumsum(lengths) - lengths
         soft = np.log(np.add.reduceat(np.exp(PROTOTYPE_SHARPNESS * (cosines - 1)), first))
         scores[top] = soft / PROTOTYPE_SHARPNESS + 1 + terms[top]
         return PROTOTYPE_SCALE * scores
@@ -371,16 +341,12 @@ class PrototypeClassifier:
         return (self.examples[self.offsets[i]:self.offsets[i + 1]],
                 self.term_indices[lo:hi], self.term_counts[lo:hi])
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """What ``save`` stores and ``from_arrays`` reads."""
-        return {"kind": np.asarray(self.kind), "format": np.asarray(PROTOTYPE_FORMAT),
-                "classes": self.classes, "offsets": self.offsets, "examples": self.examples,
-                "term_indptr": self.term_indptr, "term_indices": self.term_indices,
-                "term_counts": self.term_counts, "digests": self.digests,
-                "refitted": self.refitted, "digest": np.asarray(self.digest)}
-
     def save(self, folder: Path, name: str = FILE) -> None:
-        np.savez(folder / name, **self.arrays())
+        np.savez(folder / name, kind=np.asarray(self.kind), format=np.asarray(PROTOTYPE_FORMAT),
+                 classes=self.classes, offsets=self.offsets,
+                 examples=self.examples, term_indptr=self.term_indptr,
+                 term_indices=self.term_indices, term_counts=self.term_counts,
+                 digests=self.digests, refitted=self.refitted, digest=np.asarray(self.digest))
 
     @classmethod
     def from_arrays(cls, data) -> PrototypeClassifier:  # type: ignore[no-untyped-def]
