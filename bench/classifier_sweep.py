@@ -37,22 +37,21 @@ from indexer.embedding import make_embedder  # noqa: E402
 OOS_BUDGET = 0.20
 
 
-def training_examples(dataset: str, model: str | None = None
-                      ) -> tuple[Path, np.ndarray, list[str], list[str]]:
-    """The newest cached index ``frontline eval --dataset`` built for ``dataset`` (with the
-    embedding model named ``model``, any without one): its folder and its training examples'
-    vectors, texts and intents."""
+def training_examples(dataset: str, model: str) -> tuple[Path, np.ndarray, list[str], list[str]]:
+    """The newest cached index ``frontline eval --dataset`` built for ``dataset`` with the
+    embedding model named ``model``: its folder and its training examples' vectors, texts and
+    intents."""
     import faiss
 
     settings = get_settings()
     cached = sorted(
         (p for p in (settings.data_dir / "eval-cache").glob(f"{dataset}-*/versions/v*")
-         if f"{dataset}-full-" not in str(p) and (model is None or (
-             (p / "manifest.json").is_file()
-             and json.loads((p / "manifest.json").read_text()).get("model") == model))),
+         if f"{dataset}-full-" not in str(p) and (p / "manifest.json").is_file()
+         and json.loads((p / "manifest.json").read_text()).get("model") == model),
         key=lambda p: p.name)
     if not cached:
-        raise SystemExit(f"no cached index for {dataset}: run `make eval-{dataset}` once")
+        raise SystemExit(f"no cached index for {dataset} with {model}: run "
+                         f"`make eval-{dataset}` once")
     version = cached[-1]
     conn = sqlite3.connect(version / "meta.sqlite")
     rows = conn.execute("SELECT id, article_id, text FROM chunks "
