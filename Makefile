@@ -144,9 +144,9 @@ eval-clinc150: setup ## CLINC150 in FAQ mode: calibrate on val, score test (seve
 eval-banking77: setup ## BANKING77 in FAQ mode: calibrate on held-out train, score test
 	$(VENV)/bin/frontline eval --dataset banking77 --calibrate --split test
 
-eval-tuned: setup ## CLINC150 and BANKING77 validation only: tune on train (once, stored), base vs tuned
-	nice $(VENV)/bin/frontline eval --dataset clinc150 --calibrate --split dev --tuned-vs-base
-	nice $(VENV)/bin/frontline eval --dataset banking77 --calibrate --split dev --tuned-vs-base
+eval-tuned: setup ## CLINC150 and BANKING77 validation only: tune on train (once, stored), base vs tuned (TUNE_PAIRS=0: every pair)
+	nice $(VENV)/bin/frontline eval --dataset clinc150 --calibrate --split dev --tuned-vs-base --tune-pairs $(or $(TUNE_PAIRS),1024)
+	nice $(VENV)/bin/frontline eval --dataset banking77 --calibrate --split dev --tuned-vs-base --tune-pairs $(or $(TUNE_PAIRS),1024)
 
 screenshots: setup test-deps ## Regenerate docs/widget-*.png, docs/dashboard.png and docs/help-centre.png with the browser tests
 	FRONTLINE_SCREENSHOTS=$(CURDIR)/docs $(VENV)/bin/pytest -q tests/e2e/test_widget.py \

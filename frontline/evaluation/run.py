@@ -65,7 +65,8 @@ OOS_BUDGET = 0.20
 # An intent set's training split is tuned on in batches of 64 (the sample KB's recipe keeps
 # 32), on at most 1,024 of its 9,000-15,000 utterances, the same number from each intent: 16
 # steps, a few CPU-minutes (one step of 64 pairs costs ~10 CPU-seconds; a whole epoch of
-# CLINC150 would be ~40 CPU-minutes).
+# CLINC150 would be ~40 CPU-minutes). ``tune_pairs=None`` (``--tune-pairs 0``) trains on every
+# pair, as the KB recipe does.
 INTENT_TUNE_BATCH = 64
 INTENT_TUNE_PAIRS = 1024
 
@@ -151,12 +152,14 @@ def evaluate(
     variants: tuple[str, ...] = VARIANTS,
     progress: Callable[[str], None] = logger.info,
     workers: int | None = None,
+    tune_pairs: int | None = INTENT_TUNE_PAIRS,
 ) -> EvalRun:
     """Index into a scratch folder (never the live index), search every question once per
     variant, apply the decision, and score. With ``do_calibrate``, each variant's thresholds
     are chosen on the validation questions, the variant with the best validation objective
     becomes the chosen one, and only then is ``split`` scored. The searches run in
-    ``workers`` processes (default: one per core; ``parallel``), with the same results."""
+    ``workers`` processes (default: one per core; ``parallel``), with the same results.
+    ``tune_pairs``: the pair cap of the intent set's tuned model to look for (``tune_dataset``)."""
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="frontline-eval-"))
     try:
@@ -184,7 +187,7 @@ def evaluate(
 
         # The KB-tuned model when one is fresh (an intent set's: ``tune_dataset``).
         batch = INTENT_TUNE_BATCH if intent_set else tuning.BATCH_SIZE
-        cap = INTENT_TUNE_PAIRS if intent_set else None
+        cap = tune_pairs if intent_set else None
         model = tuning.model_for(settings, kb_dir, batch_size=batch, max_pairs=cap)
         # Each question is embedded once for all the configurations (``reuse``).
         embedder = QueryVectors(make_embedder(
@@ -297,12 +300,14 @@ def evaluate(
 
 def tune_dataset(settings: Settings, dataset: str, *, benchmarks: Path | None = None,
                  full: bool = False, force: bool = False,
-                 progress: Callable[[str], None] = logger.info) -> tuning.TuneResult:
+                 progress: Callable[[str], None] = logger.info,
+                 tune_pairs: int | None = INTENT_TUNE_PAIRS) -> tuning.TuneResult:
     """``frontline tune`` on an intent set's training split, as ``evaluate`` writes it as a KB
     (its held-out part left out; ``full``: all of train, which BANKING77's scored index is built
     from): stored under ``<data dir>/tuned/<fingerprint>`` with the source
     ``dataset:<name>``, and used by ``evaluate`` while tuning is on. Never sees a validation or
-    test utterance. Raises what ``datasets.load`` and ``tuning.tune`` raise."""
+    test utterance. ``tune_pairs``: at most that many pairs, the same number from each intent
+    (None: all). Raises what ``datasets.load`` and ``tuning.tune`` raise."""
     data = datasets.load(dataset, benchmarks or settings.benchmarks_dir)
     train = data.full_train if full and data.full_train is not None else data.train
     scratch = Path(tempfile.mkdtemp(prefix="frontline-tune-"))
@@ -310,7 +315,7 @@ def tune_dataset(settings: Settings, dataset: str, *, benchmarks: Path | None = 
         kb = datasets.write_kb(train, scratch / "kb")
         source = f"dataset:{dataset}" + ("-full" if train is data.full_train else "")
         return tuning.tune(settings.model_copy(update={"kb_dir": kb}), force=force,
-                           batch_size=INTENT_TUNE_BATCH, max_pairs=INTENT_TUNE_PAIRS,
+                           batch_size=INTENT_TUNE_BATCH, max_pairs=tune_pairs,
                            source=source, progress=progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -319,14 +324,17 @@ def tune_dataset(settings: Settings, dataset: str, *, benchmarks: Path | None = 
 def tuned_vs_base(settings: Settings, *, dataset: str, benchmarks: Path | None = None,
                   split: str = "dev", do_calibrate: bool = False,
                   max_unanswerable_answered: float | None = None,
-                  progress: Callable[[str], None] = logger.info
+                  progress: Callable[[str], None] = logger.info,
+                  tune_pairs: int | None = INTENT_TUNE_PAIRS,
                   ) -> tuple[tuning.TuneResult, EvalRun, EvalRun]:
     """Tune on the intent set's training split (reused when stored; for a test split also on
     all of train when the set holds validation out of it), then evaluate the base model and
     the tuned one, one after the other, the same way: (tuning, base run, tuned run)."""
-    tuned = tune_dataset(settings, dataset, benchmarks=benchmarks, progress=progress)
+    tuned = tune_dataset(settings, dataset, benchmarks=benchmarks, progress=progress,
+                         tune_pairs=tune_pairs)
     if split == "test":
-        tune_dataset(settings, dataset, benchmarks=benchmarks, full=True, progress=progress)
+        tune_dataset(settings, dataset, benchmarks=benchmarks, full=True, progress=progress,
+                     tune_pairs=tune_pairs)
     runs = []
     for state in ("off", "auto"):
         progress(f"--- {'base' if state == 'off' else 'tuned'} model ---")
@@ -334,7 +342,7 @@ def tuned_vs_base(settings: Settings, *, dataset: str, benchmarks: Path | None =
                              dataset=dataset, benchmarks=benchmarks, split=split,
                              do_calibrate=do_calibrate,
                              max_unanswerable_answered=max_unanswerable_answered,
-                             progress=progress))
+                             progress=progress, tune_pairs=tune_pairs))
     runs[1].name = f"{dataset}-tuned"
     if runs[1].model == runs[0].model:
         raise RuntimeError(f"the tuned model for {dataset} was not used: {runs[1].model}")

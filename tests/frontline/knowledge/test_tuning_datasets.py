@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from frontline.evaluation import datasets
 from frontline.evaluation import run as eval_run
 from frontline.knowledge import tuning
+from frontline.settings import get_settings
 from indexer import load_articles
 from tests.conftest import REPO, make_settings, write_article
 
@@ -132,6 +133,34 @@ def test_the_commands_name_what_is_wrong(workspace) -> None:  # type: ignore[no-
     assert no_dataset.exit_code == 2 and "needs --dataset" in no_dataset.output
     unknown = runner.invoke(app, ["tune", "--dataset", "clinc151"], env=env)
     assert unknown.exit_code == 1 and "unknown dataset 'clinc151'" in unknown.output
+
+
+def test_tune_pairs_0_trains_on_every_pair_and_eval_finds_that_model(workspace) -> None:  # type: ignore[no-untyped-def]
+    """``--tune-pairs 0`` through both commands: its own model (not the capped one), and the
+    evaluation that asks for it embeds with it."""
+    from frontline.cli import app
+
+    settings, benchmarks, _, capped_model = workspace
+    env = {"FRONTLINE_DATA_DIR": str(settings.data_dir), "FRONTLINE_KB_DIR": str(settings.kb_dir),
+           "FRONTLINE_BENCHMARKS_DIR": str(benchmarks), "FRONTLINE_EMBEDDING_TUNED": "auto"}
+    runner = CliRunner()
+    get_settings.cache_clear()  # built once per process: an earlier command's would be reused
+    try:
+        tuned = runner.invoke(app, ["tune", "--dataset", "clinc150", "--tune-pairs", "0",
+                                    "--json"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert tuned.exit_code == 0, tuned.output
+    result = json.loads(tuned.stdout.strip().splitlines()[-1])
+    assert result["fingerprint"] != capped_model.fingerprint
+    info = json.loads((Path(result["path"]).parent / tuning.INFO).read_text())
+    assert info["max_pairs"] is None and info["source"] == "dataset:clinc150"
+    run = eval_run.evaluate(settings, dataset="clinc150", benchmarks=benchmarks,
+                            tune_pairs=None, variants=("dense",))
+    assert run.model == result["path"]
+    negative = runner.invoke(app, ["tune", "--dataset", "clinc150", "--tune-pairs", "-1"],
+                             env=env)
+    assert negative.exit_code == 2 and "--tune-pairs" in negative.output
 
 
 def test_tuning_an_intent_set_never_prunes_the_kbs_own_model(workspace, tmp_path: Path  # type: ignore[no-untyped-def]
