@@ -68,6 +68,13 @@ RRF_K = 60
 # 2 / 2.5 and confidence over 20 / 40 were tried again: 2 over 20 covers as much or more at
 # every size and answers more correctly (2.5 covered less at 5,000 and 20,000).
 SUPPORT_POOL = 128
+# The passage an answer shows is the article's body section with the best cosine plus
+# PASSAGE_TERM_WEIGHT × its share of the question's words (IDF-weighted, among the words the
+# article's sections hold): "a refund on my annual plan" is answered from "Annual plans", not
+# from "Monthly plans", which MiniLM scores higher. Chosen on the sample KB's dev split against
+# hand labels of the right section where the weights disagree (bench/passage_choice.py; 0.1 to
+# 0.5 all did far better than 0; docs/evaluation.md, 2026-12-04).
+PASSAGE_TERM_WEIGHT = 0.2
 SUPPORT_WEIGHT = 2.0
 SUPPORT_CONFIDENCE = 20
 # Of that softmax, relative to the classifier's scale: 1.0 answered 3.0 % of the unanswerable
@@ -164,6 +171,7 @@ class IndexVersion:
                 self.first_section.setdefault(entry.article_id, rowid)
                 sections.setdefault(entry.article_id, []).append(rowid)
         self.section_rows = {a: np.asarray(r, np.int64) for a, r in sections.items()}
+        self._section_terms: dict[int, frozenset[str]] = {}  # ``section_terms``, as asked for
         public_ids = np.asarray(
             [rowid for rowid, e in self.entries.items() if e.audience == "public"], dtype=np.int64
         )
@@ -260,16 +268,48 @@ class IndexVersion:
             return "classifier"
         return "retrieval"
 
-    def best_section(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
-        """Exact (cosine, rowid) of an article's best body section; (0, -1) without one."""
+    def best_section(
+        self, article_id: str, vector: np.ndarray,
+        weights: collections.abc.Mapping[str, float] | None = None,
+    ) -> tuple[float, int]:
+        """The exact cosine of an article's best body section and the rowid of its passage:
+        that section, or with the question's term ``weights`` (``term_weights``) the section
+        best by cosine + ``PASSAGE_TERM_WEIGHT`` × its weighted share of the question's words
+        that the article's sections hold. (0, -1) without a body section."""
         rows = self.section_rows.get(article_id)
         if rows is None:
             return (0.0, -1)
         with self._faiss:
             vectors = self.dense.reconstruct_batch(rows)
         scores = vectors @ vector
-        best = int(np.argmax(scores))
-        return (float(scores[best]), int(rows[best]))
+        best = chosen = int(np.argmax(scores))
+        if weights and len(rows) > 1:
+            held = [self.section_terms(int(r)) & weights.keys() for r in rows]
+            total = sum(weights[t] for t in set().union(*held))
+            if total > 0:
+                shares = np.asarray([sum(weights[t] for t in h) for h in held]) / total
+                chosen = int(np.argmax(scores + PASSAGE_TERM_WEIGHT * shares))
+        return (float(scores[best]), int(rows[chosen]))
+
+    def section_terms(self, rowid: int) -> frozenset[str]:
+        """The stemmed words of a body section's heading and text (kept once computed)."""
+        found = self._section_terms.get(rowid)
+        if found is None:
+            entry = self.entries[rowid]
+            found = self._section_terms[rowid] = frozenset(
+                terms.terms(f"{entry.heading}\n{entry.text}"))
+        return found
+
+    def term_weights(self, query: str, audience: Audience) -> dict[str, float]:
+        """The IDF weight of each of ``query``'s words (corrected already) among the articles
+        ``audience`` sees, as ``coverage`` weighs them; empty when this version has no terms."""
+        if not self.has_terms:
+            return {}
+        wanted = sorted(terms.query_terms(query))[:terms.MAX_QUERY_TERMS]
+        public = audience == "public" and self.has_public_terms
+        frequency = terms.document_frequencies(self._conn(), wanted, public)
+        total = self.public_articles if public else len(self.articles)
+        return {t: math.log((total + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}
 
     def best_sections(self, article_ids: collections.abc.Sequence[str],
                       vector: np.ndarray) -> np.ndarray:
@@ -424,8 +464,11 @@ class DeltaVersion(IndexVersion):
     def best_entry(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
         return self._segment(article_id).best_entry(article_id, vector)
 
-    def best_section(self, article_id: str, vector: np.ndarray) -> tuple[float, int]:
-        return self._segment(article_id).best_section(article_id, vector)
+    def best_section(
+        self, article_id: str, vector: np.ndarray,
+        weights: collections.abc.Mapping[str, float] | None = None,
+    ) -> tuple[float, int]:
+        return self._segment(article_id).best_section(article_id, vector, weights)
 
     def best_sections(self, article_ids: collections.abc.Sequence[str],
                       vector: np.ndarray) -> np.ndarray:
@@ -530,20 +573,15 @@ class DeltaVersion(IndexVersion):
         ]
         return sorted(scored, key=lambda hit: -hit[1])[:n]
 
-    def coverage(self, query: str, article_ids: list[str], audience: Audience = "internal",
-                 *, corrected: bool = False) -> dict[str, float]:
-        """``terms.coverage`` over base and delta: document frequencies of the base's articles
-        that are not tombstoned plus the delta's; typos of KB words count as those words
-        (``corrected``, unless ``query`` is its already)."""
+    def term_weights(self, query: str, audience: Audience) -> dict[str, float]:
+        """``IndexVersion.term_weights`` over base and delta: document frequencies of the
+        base's articles that are not tombstoned plus the delta's."""
         if not self.has_terms:
             return {}
-        if not corrected:
-            query = self.corrected(query, audience)
         public = audience == "public" and self.has_public_terms
         wanted = sorted(terms.query_terms(query))[:terms.MAX_QUERY_TERMS]
-        ids = list(dict.fromkeys(article_ids))
-        if not wanted or not ids:
-            return {a: 1.0 for a in ids}
+        if not wanted:
+            return {}
         marks = ",".join("?" * len(wanted))
         only = "AND public = 1 " if public else ""
         frequency: dict[str, int] = {}
@@ -560,8 +598,23 @@ class DeltaVersion(IndexVersion):
                         f"{only}{within}GROUP BY term", [*wanted, *part]):
                     frequency[term] = frequency.get(term, 0) + sign * count
         total_articles = self.public_articles if public else len(self.articles)
-        weight = {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5))
-                  for t in wanted}
+        return {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}
+
+    def coverage(self, query: str, article_ids: list[str], audience: Audience = "internal",
+                 *, corrected: bool = False) -> dict[str, float]:
+        """``terms.coverage`` over base and delta: document frequencies of the base's articles
+        that are not tombstoned plus the delta's; typos of KB words count as those words
+        (``corrected``, unless ``query`` is its already)."""
+        if not self.has_terms:
+            return {}
+        if not corrected:
+            query = self.corrected(query, audience)
+        ids = list(dict.fromkeys(article_ids))
+        weight = self.term_weights(query, audience)
+        wanted = sorted(weight)
+        if not wanted or not ids:
+            return {a: 1.0 for a in ids}
+        marks = ",".join("?" * len(wanted))
         total = sum(weight.values())
         found = dict.fromkeys(ids, 0.0)
         for segment in (self.base, self.own):
@@ -829,13 +882,15 @@ class Retriever:
             if audience == "internal" or version.articles[a]["audience"] == "public"
         ]
         covered = version.coverage(query, shortlist, audience, corrected=corrected)
+        weights = version.term_weights(
+            query if corrected else version.corrected(query, audience), audience)
         hits = []
         for article_id in shortlist:
             article = version.articles[article_id]
             if article_id not in best_dense:
                 best_dense[article_id] = version.best_entry(article_id, vector)
             score, rowid = best_dense[article_id]
-            section_score, section_row = version.best_section(article_id, vector)
+            section_score, section_row = version.best_section(article_id, vector, weights)
             if section_row < 0:
                 section_row = version.first_section.get(article_id, rowid)
             matched = version.entries[rowid].kind if rowid >= 0 else "lexical"
