@@ -5,11 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import FrontlineAction, channel_of
 from bot.actions.nps import ask_nps
+
+
+def csat_asked(tracker: Tracker) -> bool:
+    """True when the customer's message is a rating: a CSAT button's payload, or a reply to the
+    CSAT question (the assistant's last message before it). "I bought it 3 weeks ago" after an
+    answer holds a number the NLU may read as a rating; nobody asked for one there."""
+    if (tracker.latest_message.get("text") or "").lstrip().startswith("/csat"):
+        return True
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return False
+        elif event.get("event") == "bot" and users == 1:
+            buttons = (event.get("data") or {}).get("buttons") or []
+            return any(str(b.get("payload", "")).startswith("/csat") for b in buttons)
+    return False
 
 
 class ActionRecordCsat(FrontlineAction):
@@ -18,6 +36,9 @@ class ActionRecordCsat(FrontlineAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
+        if not csat_asked(tracker):
+            # Not a rating: the message is answered as any other, and nothing is recorded.
+            return [SlotSet("csat_score", None), FollowupAction("action_answer_from_kb")]
         raw = str(tracker.get_slot("csat_score") or "").strip()
         if raw not in {"1", "2", "3", "4", "5"}:
             dispatcher.utter_message(response="utter_ask_csat")

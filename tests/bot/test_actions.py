@@ -218,6 +218,29 @@ def test_csat_is_recorded(services: Services) -> None:
     assert again[0]["response"] == "utter_ask_csat"
 
 
+def test_a_typed_rating_counts_only_as_the_reply_to_the_csat_question(services: Services
+                                                                      ) -> None:
+    asked = {"event": "bot", "text": "How would you rate…", "data": {"buttons": [
+        {"title": "4", "payload": '/csat{"csat_score": "4"}'}]}}
+    answer = {"event": "bot", "text": "**Refund policy**", "data": {"buttons": [
+        {"title": "Yes, that helped", "payload": "/affirm"}]}}
+    typed = {"event": "user", "text": "I bought it 3 weeks ago"}
+    session = "csat-typed-session"
+    # After an answer: not a rating. Nothing recorded; the message goes to the KB action.
+    messages, events = run(ActionRecordCsat(services), tracker(
+        typed["text"], "csat", {"csat_score": "3"}, [answer, typed], sender=session))
+    assert messages == [] and services.events.for_session(session, "csat") == []
+    assert {"event": "followup", "name": "action_answer_from_kb"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events]
+    assert slot(events, "csat_score") is None
+    # Right after the CSAT question: a rating.
+    run(ActionRecordCsat(services), tracker("I'd give it a 3", "csat", {"csat_score": "3"},
+                                            [answer, {"event": "user", "text": "yes"}, asked,
+                                             {"event": "user", "text": "I'd give it a 3"}],
+                                            sender=session))
+    assert [e.csat for e in services.events.for_session(session, "csat")] == [3]
+
+
 def test_every_action_constructs_without_arguments_and_does_no_io() -> None:
     names = {cls().name() for cls in ACTIONS}
     assert len(names) == len(ACTIONS)

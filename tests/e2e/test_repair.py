@@ -64,3 +64,24 @@ def test_never_mind_leaves_the_ticket_form(chat: Chat, stack: Stack) -> None:
     assert "stopped" in text_of(stopped).lower(), stopped
     assert "doesn't look like an email" not in text_of(stopped)
     assert stack.app.state.services.events.for_session(chat.session_id, "ticket") == []
+
+
+def test_a_number_nobody_asked_a_rating_for_is_not_recorded_as_csat(chat: Chat,
+                                                                    stack: Stack) -> None:
+    """A message with a small number after an answer ("I bought it 3 weeks ago", which the NLU
+    reads as a rating) is handled as a message, and no CSAT rating is recorded; the rating
+    asked for after "Yes, that helped" is."""
+    events = stack.app.state.services.events
+    first = chat.say("can I get a refund on my annual plan?")
+    assert any(url.endswith("/refund-policy") for url in links(first)), first
+    assert "Annual plans" in text_of(first), first  # the section the question names
+    typed = chat.say("I bought it 3 weeks ago")
+    assert "Thank you for" not in text_of(typed), typed
+    assert links(typed) or buttons(typed), typed  # answered, or help offered
+    assert events.for_session(chat.session_id, "csat") == []
+    again = chat.say("how do I reset my password")
+    helped = chat.click(again, "Yes")
+    assert "rate" in text_of(helped).lower(), helped
+    rated = chat.say("4")
+    assert "Thank you for the feedback" in text_of(rated), rated
+    assert [e.csat for e in events.for_session(chat.session_id, "csat")] == [4]
