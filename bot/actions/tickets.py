@@ -87,15 +87,25 @@ def _email(value: Any, dispatcher: CollectingDispatcher, tracker: Tracker | None
     return {"email": None}
 
 
+# What a customer's question to the assistant is read as (a form's answers, "I want to open
+# a ticket" and small talk are not what the ticket is about).
+QUESTION_INTENTS = frozenset({"kb_question", "nlu_fallback"})
+
+
 def proposed_summary(services: Services, tracker: Tracker) -> str:
     """A summary from the conversation: the last question the KB could not settle, else the
-    customer's latest words that were not a button."""
+    customer's latest typed question; "" when there is none (an email address typed into the
+    form is never proposed)."""
     from_events = summary_from_events(services.events, tracker.sender_id)
     if from_events:
         return from_events
     for event in reversed(tracker.events):
-        text = (event.get("text") or "") if event.get("event") == "user" else ""
-        if text and not text.startswith("/"):
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if (text and not text.startswith("/") and intent in QUESTION_INTENTS
+                and not valid_email(text)):
             return propose_summary(text)
     return ""
 

@@ -85,3 +85,14 @@ def test_a_number_nobody_asked_a_rating_for_is_not_recorded_as_csat(chat: Chat,
     rated = chat.say("4")
     assert "Thank you for the feedback" in text_of(rated), rated
     assert [e.csat for e in events.for_session(chat.session_id, "csat")] == [4]
+
+
+def test_a_ticket_asked_for_first_thing_proposes_no_summary(chat: Chat) -> None:
+    """Nothing asked before "I want to open a ticket": the summary question proposes nothing —
+    not the email address just typed (which Rasa only sees as a placeholder token)."""
+    asked = chat.say("i want to open a ticket")
+    assert "email" in text_of(asked).lower(), asked
+    summary = chat.say("jo@example.com")
+    said = text_of(summary)
+    assert "one line" in said.lower(), summary
+    assert "I suggest" not in said and "@" not in said and buttons(summary) == [], summary
