@@ -43,7 +43,7 @@ from indexer.classifier import (
     _stored_prototypes,
 )
 from indexer.embedding import Embedder
-from indexer.text import shorten
+from indexer.text import plain, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -1003,4 +1003,7 @@ def _fuse(*rankings: list[str]) -> list[str]:
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    return shorten(text, limit + 1)
+    """The start of a passage as plain text (snippets are shown as text: in the widget's
+    suggestions, the help centre's search results, Slack), cut at a word. Only the start is
+    parsed: a mark cut in two there lies past the cut."""
+    return shorten(plain(text[: 3 * limit]), limit + 1)

@@ -43,7 +43,10 @@ def test_the_passage_is_the_section_the_question_names(kb: Path, tmp_path: Path,
     build_index(kb, tmp_path / "index", real_embedder)
     retriever = Retriever(tmp_path / "index", real_embedder)
     hit = _top(retriever)
-    assert hit.heading == ANNUAL and "14 days of the first paid charge" in hit.passage
+    assert hit.heading == ANNUAL and "**14 days of the first paid charge**" in hit.passage
+    # The snippet is the passage's start as plain text (shown as text, not Markdown).
+    assert hit.snippet.startswith("If you cancel within 14 days of the first paid charge of")
+    assert "**" not in hit.snippet
     # The cosine alone shows the monthly section: what the weight is there to fix.
     monkeypatch.setattr(retriever_module, "PASSAGE_TERM_WEIGHT", 0.0)
     alone = _top(retriever)
