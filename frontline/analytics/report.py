@@ -79,13 +79,14 @@ class Report:
             lines.append("  none: every question found an answer")
         for i, c in enumerate(self.gaps, 1):
             closest = f"; closest article: {c.closest[0]}" if c.closest else ""
-            lines.append(f"  {i}. {c.title} — {c.count} questions ({c.trend}){closest}")
+            noun = "question" if c.count == 1 else "questions"
+            lines.append(f"  {i}. {c.title} — {c.count} {noun} ({c.trend}){closest}")
             for question, n in c.examples[:3]:
                 lines.append(f"       “{question}”" + (f" ×{n}" if n > 1 else ""))
         lines += ["", f"Articles needing review ({len(self.review)})"]
         for a in self.review:
             lines.append(f"  {a.article_id}: helpfulness {fmt(a.helpfulness, 'share')} of "
-                         f"{a.votes} votes")
+                         f"{a.votes} vote{'' if a.votes == 1 else 's'}")
         if not self.review:
             lines.append("  none")
         fb = self.feedback

@@ -142,6 +142,7 @@ def test_report_with_the_real_knowledge_base(seeded: Database, sample_index: Pat
     text = report.to_text()
     assert "Deflection, confirmed" in text and "22.2 %" in text and "-11.1 pts" in text
     assert "Top KB gaps (2)" in text
+    assert " — 3 questions (" in text and " — 1 question (" in text  # counted in words
     csv_text = report.to_csv()
     assert csv_text.splitlines()[0] == "section,name,value,previous,change,unit,detail"
     assert any(line.startswith("kb_gap,") for line in csv_text.splitlines())
