@@ -349,12 +349,17 @@ class IndexVersion:
         return _rewritten(query, terms.corrections(self._conn(), _topic_words(query), public))
 
     def coverage(self, query: str, article_ids: list[str], audience: Audience = "internal",
-                 *, corrected: bool = False) -> dict[str, float]:
+                 *, corrected: bool = False,
+                 weights: collections.abc.Mapping[str, float] | None = None,
+                 ) -> dict[str, float]:
         """``terms.coverage`` of each article, weighted by the articles ``audience`` sees;
         empty when this version has no terms. ``corrected``: ``query`` is ``corrected``'s
-        already (typos are not looked up again)."""
+        already (typos are not looked up again); ``weights``: its ``term_weights``, looked up
+        already."""
         if not self.has_terms:
             return {}
+        if weights is not None:
+            return terms.weighted_coverage(self._conn(), weights, article_ids)
         if audience == "public" and self.has_public_terms:
             return terms.coverage(self._conn(), query, article_ids, self.public_articles,
                                   public_only=True, correct=not corrected)
@@ -601,16 +606,18 @@ class DeltaVersion(IndexVersion):
         return {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}
 
     def coverage(self, query: str, article_ids: list[str], audience: Audience = "internal",
-                 *, corrected: bool = False) -> dict[str, float]:
+                 *, corrected: bool = False,
+                 weights: collections.abc.Mapping[str, float] | None = None,
+                 ) -> dict[str, float]:
         """``terms.coverage`` over base and delta: document frequencies of the base's articles
         that are not tombstoned plus the delta's; typos of KB words count as those words
-        (``corrected``, unless ``query`` is its already)."""
+        (``corrected``, unless ``query`` is its already; ``weights``: its ``term_weights``)."""
         if not self.has_terms:
             return {}
-        if not corrected:
+        if weights is None and not corrected:
             query = self.corrected(query, audience)
         ids = list(dict.fromkeys(article_ids))
-        weight = self.term_weights(query, audience)
+        weight = dict(weights) if weights is not None else self.term_weights(query, audience)
         wanted = sorted(weight)
         if not wanted or not ids:
             return {a: 1.0 for a in ids}
@@ -881,9 +888,12 @@ class Retriever:
             # defence in depth: the index and the SQL already keep internal articles out
             if audience == "internal" or version.articles[a]["audience"] == "public"
         ]
-        covered = version.coverage(query, shortlist, audience, corrected=corrected)
+        # One lookup of the question's term weights serves coverage and the passage choice
+        # (a query not corrected yet is corrected by coverage, as it always was).
         weights = version.term_weights(
             query if corrected else version.corrected(query, audience), audience)
+        covered = (version.coverage(query, shortlist, audience, corrected=True, weights=weights)
+                   if corrected else version.coverage(query, shortlist, audience))
         hits = []
         for article_id in shortlist:
             article = version.articles[article_id]

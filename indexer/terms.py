@@ -23,7 +23,7 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import snowballstemmer
@@ -200,13 +200,22 @@ def coverage(
         if not wanted:
             return {a: 1.0 for a in article_ids}
         frequency = document_frequencies(conn, wanted, public_only)
-    marks = ",".join("?" * len(wanted))
     weight = {t: math.log((total_articles + 1) / (frequency.get(t, 0) + 0.5)) for t in wanted}
-    total = sum(weight.values())
+    return weighted_coverage(conn, weight, article_ids)
+
+
+def weighted_coverage(conn: sqlite3.Connection, weight: Mapping[str, float],
+                      article_ids: Sequence[str]) -> dict[str, float]:
+    """Each article's share of ``weight`` (a question's terms and their IDF weights, as
+    ``coverage`` computes them): one indexed lookup; 1.0 everywhere without terms."""
     ids = list(dict.fromkeys(article_ids))
+    wanted = sorted(weight)
+    total = sum(weight.values())
+    if not wanted or not ids or total <= 0:
+        return {a: 1.0 for a in ids}
     found: dict[str, float] = dict.fromkeys(ids, 0.0)
     rows = conn.execute(
-        f"SELECT article_id, term FROM article_terms WHERE term IN ({marks}) "
+        f"SELECT article_id, term FROM article_terms WHERE term IN ({','.join('?' * len(wanted))}) "
         f"AND article_id IN ({','.join('?' * len(ids))})",
         [*wanted, *ids],
     )

@@ -88,3 +88,23 @@ def test_a_delta_chooses_the_same_passage(kb: Path, tmp_path: Path,  # type: ign
     version = retriever.current()
     assert isinstance(version, DeltaVersion) and "refund-policy" in version.own.articles
     assert _top(retriever).heading == ANNUAL  # the article is the delta's own
+
+
+@pytest.mark.parametrize("delta", [False, True])
+def test_coverage_from_the_looked_up_weights_equals_coverage(kb: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                             real_embedder, delta: bool) -> None:
+    """The search looks the question's term weights up once, for coverage and the passage;
+    coverage from them is the coverage it always computed."""
+    build_index(kb, tmp_path / "index", real_embedder, **DELTA)
+    if delta:
+        write_article(kb, "reset-password", "Reset your password", "Choose **Forgot password**.")
+        build_index(kb, tmp_path / "index", real_embedder, **DELTA)
+    version = Retriever(tmp_path / "index", real_embedder).current()
+    assert isinstance(version, DeltaVersion) == delta
+    ids = list(version.articles)
+    for question in (QUESTION, "forgot password", "how do I?", "charged twice for seats"):
+        for audience in ("public", "internal"):
+            weights = version.term_weights(question, audience)
+            assert version.coverage(question, ids, audience, corrected=True,
+                                    weights=weights) == pytest.approx(
+                version.coverage(question, ids, audience, corrected=True))
