@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
+import re
 from functools import cache
 
 from rasa_sdk import Action, Tracker
@@ -14,6 +15,7 @@ from frontline.knowledge.calibration import apply as apply_calibration
 from frontline.knowledge.links import article_link
 from frontline.services import Services
 from frontline.settings import get_settings
+from indexer.terms import query_terms
 from indexer.text import clip
 
 PASSAGE_CHARS = 700
@@ -79,3 +81,55 @@ def show_article(dispatcher: CollectingDispatcher, hit: ScoredHit, public_url: s
 
 def choose_article_payload(article_id: str) -> str:
     return "/choose_article" + json.dumps({"article_id": article_id})
+
+
+CHOOSE_ARTICLE = "/choose_article"
+# Typed picks of the nth option: "the second one", "2nd", "number 3", "the last". ("one" is
+# not one: "the second one".)
+_ORDINALS = {"first": 0, "1st": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
+             "third": 2, "3rd": 2, "three": 2, "3": 2, "last": -1}
+
+
+def offered_articles(tracker: Tracker) -> list[tuple[str, str]]:
+    """(article id, title) of the clarify buttons the assistant showed right before the
+    customer's latest message, in their order; [] when its last turn offered none."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return []
+        elif event.get("event") == "bot" and users == 1:
+            offered = []
+            for button in (event.get("data") or {}).get("buttons") or []:
+                payload = str(button.get("payload", ""))
+                if payload.startswith(CHOOSE_ARTICLE):
+                    try:
+                        article_id = json.loads(payload[len(CHOOSE_ARTICLE):])["article_id"]
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                    offered.append((str(article_id), str(button.get("title", ""))))
+            if offered:
+                return offered
+    return []
+
+
+def typed_choice(text: str, offered: list[tuple[str, str]]) -> str | None:
+    """The article a typed pick names among ``offered``: by position ("the second one",
+    "number 3", "the last") or, failing that, by the one title sharing the most topic words
+    with it ("the refund one"); None when it names none, or two equally."""
+    if not offered:
+        return None
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    positions = {_ORDINALS[w] for w in words if w in _ORDINALS}
+    if len(positions) == 1:
+        position = positions.pop()
+        if -len(offered) <= position < len(offered):
+            return offered[position][0]
+        return None
+    asked = query_terms(text)
+    shared = [len(asked & query_terms(title)) for _, title in offered]
+    best = max(shared)
+    if best > 0 and shared.count(best) == 1:
+        return offered[shared.index(best)][0]
+    return None

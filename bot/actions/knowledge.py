@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import (
@@ -16,7 +16,9 @@ from bot.actions.common import (
     FrontlineAction,
     channel_of,
     choose_article_payload,
+    offered_articles,
     show_article,
+    typed_choice,
 )
 from frontline.errors import ArticleNotFound, FrontlineError
 from frontline.knowledge import Decision
@@ -236,7 +238,12 @@ class ActionShowArticle(FrontlineAction):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
-        article_id = tracker.get_slot("article_id") or ""
+        article_id = tracker.get_slot("article_id") or typed_choice(
+            tracker.latest_message.get("text") or "", offered_articles(tracker))
+        if not article_id:
+            # "the second one" with no list before it, or naming none of it: a message like
+            # any other, not "I couldn't open that article".
+            return [FollowupAction("action_answer_from_kb")]
         services = self.services
         previous = services.events.last_decision(tracker.sender_id)
         query = previous.query if previous is not None and previous.query else ""

@@ -280,3 +280,45 @@ def test_a_follow_up_is_read_with_the_previous_question(services: Services) -> N
     run(ActionAnswerFromKB(services), tracker("my invoice shows the wrong VAT number"))
     assert services.events.for_session(SESSION, "decision")[-1].query == (
         "my invoice shows the wrong VAT number")
+
+
+def test_a_typed_pick_names_an_offered_article() -> None:
+    from bot.actions.common import choose_article_payload, offered_articles, typed_choice
+
+    offered = [("refund-policy", "Refund policy"),
+               ("cancel-subscription", "Cancel your subscription"), ("free-trial", "Free trial")]
+    clarify = {"event": "bot", "text": "These articles look closest…", "data": {"buttons": [
+        *({"title": t, "payload": choose_article_payload(a)} for a, t in offered),
+        {"title": "None of these", "payload": "/deny"}]}}
+    picked = tracker("the second one", "choose_article",
+                     events=[clarify, {"event": "user", "text": "the second one"}])
+    assert offered_articles(picked) == offered
+    assert typed_choice("the second one", offered) == "cancel-subscription"
+    assert typed_choice("number 3 please", offered) == "free-trial"
+    assert typed_choice("the last", offered) == "free-trial"
+    assert typed_choice("the refund one", offered) == "refund-policy"  # by its title
+    assert typed_choice("the fifth", offered) is None
+    assert typed_choice("the first or the second", offered) is None  # names two
+    assert typed_choice("the second", []) is None
+    # A list shown before an earlier message is not what this one picks from.
+    later = tracker("the second", "choose_article", events=[
+        clarify, {"event": "user", "text": "hmm"}, {"event": "bot", "text": "What about?"},
+        {"event": "user", "text": "the second"}])
+    assert offered_articles(later) == []
+
+
+def test_a_typed_pick_shows_that_article_and_no_pick_is_a_question(services: Services) -> None:
+    from bot.actions.common import choose_article_payload
+
+    clarify = {"event": "bot", "text": "These articles look closest…", "data": {"buttons": [
+        {"title": "Refund policy", "payload": choose_article_payload("refund-policy")},
+        {"title": "Free trial", "payload": choose_article_payload("free-trial")}]}}
+    messages, events = run(ActionShowArticle(services), tracker(
+        "the second one", "choose_article",
+        events=[clarify, {"event": "user", "text": "the second one"}]))
+    assert slot(events, "kb_state") == "answered"
+    assert messages[0]["custom"]["links"][0]["url"].endswith("/free-trial")
+    messages, events = run(ActionShowArticle(services), tracker("the second one",
+                                                                "choose_article"))
+    assert messages == [] and {"event": "followup", "name": "action_answer_from_kb"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events]

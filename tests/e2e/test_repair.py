@@ -96,3 +96,13 @@ def test_a_ticket_asked_for_first_thing_proposes_no_summary(chat: Chat) -> None:
     said = text_of(summary)
     assert "one line" in said.lower(), summary
     assert "I suggest" not in said and "@" not in said and buttons(summary) == [], summary
+
+
+def test_a_pick_typed_instead_of_clicked_opens_that_article(chat: Chat) -> None:
+    reply = chat.say("billing")
+    offered = [b for b in buttons(reply) if b["payload"].startswith("/choose_article")]
+    assert len(offered) >= 2, reply
+    second = offered[1]["payload"].split('"article_id": "')[1].split('"')[0]
+    picked = chat.say("the second one")
+    assert "couldn't open" not in text_of(picked), picked
+    assert any(url.endswith(f"/{second}") for url in links(picked)), (second, picked)
