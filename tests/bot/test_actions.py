@@ -322,3 +322,23 @@ def test_a_typed_pick_shows_that_article_and_no_pick_is_a_question(services: Ser
                                                                 "choose_article"))
     assert messages == [] and {"event": "followup", "name": "action_answer_from_kb"} in [
         {k: e.get(k) for k in ("event", "name")} for e in events]
+
+
+def test_a_typed_rating_after_the_service_asked_for_one_counts(services: Services) -> None:
+    """After a handoff ends the service asks for the rating in the chat (not Rasa): "5" typed
+    in reply counts; typed after some other message it does not."""
+    from frontline.support import BOT, CUSTOMER
+    from frontline.support.handoff import CSAT_BUTTONS, CSAT_QUESTION
+
+    session = "csat-after-handoff"
+    chats = services.conversations
+    chats.add(session, BOT, CSAT_QUESTION, data={"buttons": CSAT_BUTTONS, "csat_asked": True})
+    chats.add(session, CUSTOMER, "5")
+    run(ActionRecordCsat(services), tracker("5", "csat", {"csat_score": "5"}, sender=session))
+    assert [e.csat for e in services.events.for_session(session, "csat")] == [5]
+    chats.add(session, BOT, "You're welcome!")
+    chats.add(session, CUSTOMER, "we have 4 projects")
+    _, events = run(ActionRecordCsat(services), tracker(
+        "we have 4 projects", "csat", {"csat_score": "4"}, sender=session))
+    assert [e.csat for e in services.events.for_session(session, "csat")] == [5]
+    assert any(e.get("event") == "followup" for e in events)

@@ -56,9 +56,14 @@ def test_resolving_a_chat_ticket_asks_for_a_rating_and_reopening_is_recorded(
 
 
 def _tracker(sender: str, slots: dict[str, object]) -> object:
+    """The tracker of a survey button's click: its payload is the message."""
+    import json
+
     from rasa_sdk import Tracker
 
-    return Tracker(sender_id=sender, slots=slots, latest_message={"text": "", "intent": {}},
+    (name, value), = slots.items()
+    payload = f"/{name.removesuffix('_score')}{json.dumps({name: value})}"
+    return Tracker(sender_id=sender, slots=slots, latest_message={"text": payload, "intent": {}},
                    events=[], paused=False, followup_action=None, active_loop={},
                    latest_action_name=None)
 
