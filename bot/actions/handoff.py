@@ -12,6 +12,7 @@ from bot.actions.common import FrontlineAction, channel_of
 from bot.actions.tickets import proposed_summary
 from frontline.support import transcript
 from frontline.support.handoff import STARTED
+from frontline.support.vault import EmailVault
 
 
 class ActionHandoff(FrontlineAction):
@@ -25,9 +26,12 @@ class ActionHandoff(FrontlineAction):
         services = self.services
         session_id = tracker.sender_id
         channel = channel_of(tracker)
+        # An address given earlier (a ticket or status form) is the token Rasa saw: the real
+        # one goes on the ticket, or the person taking over could not write back.
+        email = EmailVault(services.db).reveal(session_id, tracker.get_slot("email") or "")
         ticket = services.handoff.start(
             session_id,
-            email=tracker.get_slot("email") or "",
+            email=email,
             summary=proposed_summary(services, tracker) or "Customer asked to talk to a person",
             details="The customer asked for a person in the chat.",
             transcript=transcript(services.conversations, session_id),

@@ -342,3 +342,20 @@ def test_a_typed_rating_after_the_service_asked_for_one_counts(services: Service
         "we have 4 projects", "csat", {"csat_score": "4"}, sender=session))
     assert [e.csat for e in services.events.for_session(session, "csat")] == [5]
     assert any(e.get("event") == "followup" for e in events)
+
+
+def test_a_handoff_after_a_form_files_the_real_address_not_rasas_token(services: Services
+                                                                       ) -> None:
+    """The ticket form left the address in the email slot as the token Rasa saw; a person
+    asked for next must get the address they can write back to."""
+    import re as re_module
+
+    from frontline.support.vault import EmailVault
+
+    session = "handoff-after-form"
+    token = EmailVault(services.db).protect(session, "Ann.Lee@example.com")
+    assert token.endswith("@email.invalid")
+    messages, _ = run(ActionHandoff(services), tracker(
+        "get me a person", "human_handoff", {"email": token}, sender=session))
+    number = int(re_module.search(r"#(\d+)", messages[0]["text"]).group(1))  # type: ignore[union-attr]
+    assert services.tickets.get(number).email == "ann.lee@example.com"
