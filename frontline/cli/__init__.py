@@ -229,7 +229,7 @@ def eval_command(
     tune_pairs: Annotated[int, typer.Option(
         min=0, help="With --dataset: the intent set's tuned model is trained on at most this "
         "many (utterance, intent) pairs, the same number from each intent; 0 for all of them "
-        "(one epoch, ~40 CPU-minutes for CLINC150).")] = 1024,
+        "(one epoch: ~8 CPU-minutes for CLINC150 on these machines).")] = 1024,
 ) -> None:
     """Measure answers, wrong answers, abstentions, clarifications, Recall@k, MRR and latency."""
     from frontline.evaluation.run import evaluate, write_report
@@ -346,7 +346,7 @@ def tune(
     tune_pairs: Annotated[int, typer.Option(
         min=0, help="With --dataset: the intent set's tuned model is trained on at most this "
         "many (utterance, intent) pairs, the same number from each intent; 0 for all of them "
-        "(one epoch, ~40 CPU-minutes for CLINC150).")] = 1024,
+        "(one epoch: ~8 CPU-minutes for CLINC150 on these machines).")] = 1024,
 ) -> None:
     """Fine-tune the embedding model on the KB's titles, headings and example questions (CPU,
     minutes), then rebuild the index with it. Used while FRONTLINE_EMBEDDING_TUNED=auto."""
